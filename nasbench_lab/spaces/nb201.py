@@ -1,0 +1,150 @@
+"""NAS-Bench-201's cell search space: 4 nodes, 6 edges, 5 operations per edge.
+
+Edge order is NAS-Bench-201's: (1<-0), (2<-0), (2<-1), (3<-0), (3<-1), (3<-2); the arch
+string is `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`. The official index (0..15624) is the
+row order of NAS-Bench-201's own files; that order is not a formula, so the permutation
+ships with the package (`nb201_official_order.npy`, derived from the MIT-licensed
+NAS-Bench-201 exports; see NOTICE).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from nasbench_lab.spaces.base import Arch, SearchSpace, SpaceError
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+NONE, SKIP, CONV1, CONV3, POOL = range(5)
+EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to, from), NB201 order
+N_NODES = 4
+_SHORT = {CONV1: "c1", CONV3: "c3", POOL: "ap"}
+_STRING_RE = re.compile(r"^\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|$")
+DISCONNECTED = "zero"
+
+
+@lru_cache(maxsize=1)
+def _official_order() -> tuple[np.ndarray, np.ndarray]:
+    """(codes, inverse): codes[index] = base-5 code of the arch; inverse[code] = index."""
+    with resources.files("nasbench_lab.spaces").joinpath("nb201_official_order.npy").open("rb") as f:
+        codes = np.load(f).astype(np.int64)
+    inverse = np.empty_like(codes)
+    inverse[codes] = np.arange(codes.size)
+    return codes, inverse
+
+
+def _code(choices) -> int:
+    return sum(int(c) * 5 ** i for i, c in enumerate(choices))
+
+
+def _expr_terms(choices) -> list[tuple[str, ...] | None]:
+    """Per node, the sorted multiset of summands it computes (None: constant zero).
+
+    skip_connect is the identity, so it passes its input's summands through (addition is
+    associative); none and any op applied to a zero node contribute nothing; every other
+    op is a function symbol applied to the canonical form of its input.
+    """
+    nodes: list[tuple[str, ...] | None] = [("x",)]
+    for j in range(1, N_NODES):
+        terms: list[str] = []
+        for e, (to, src) in enumerate(EDGES):
+            if to != j or choices[e] == NONE or nodes[src] is None:
+                continue
+            if choices[e] == SKIP:
+                terms.extend(nodes[src])
+            else:
+                terms.append(f"{_SHORT[choices[e]]}({'+'.join(nodes[src])})")
+        nodes.append(tuple(sorted(terms)) if terms else None)
+    return nodes
+
+
+class NB201Space(SearchSpace):
+    name = "nb201"
+    n_decisions = 6
+    n_options = 5
+    ops = OPS
+    edges = EDGES
+
+    def to_string(self, arch: Arch) -> str:
+        c = [OPS[o] for o in self.check(arch).choices]
+        return f"|{c[0]}~0|+|{c[1]}~0|{c[2]}~1|+|{c[3]}~0|{c[4]}~1|{c[5]}~2|"
+
+    def from_string(self, text: str) -> Arch:
+        m = _STRING_RE.match(text.strip()) if isinstance(text, str) else None
+        if not m:
+            raise SpaceError(
+                f"malformed NB201 arch string {text!r}: expected "
+                "'|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(OPS))
+        bad = [g for g in m.groups() if g not in OPS]
+        if bad:
+            raise SpaceError(f"unknown NB201 op {bad[0]!r} in {text!r}; valid ops: " + ", ".join(OPS))
+        return Arch(self.name, tuple(OPS.index(g) for g in m.groups()))
+
+    def to_index(self, arch: Arch) -> int:
+        return int(_official_order()[1][_code(self.check(arch).choices)])
+
+    def from_index(self, index: int) -> Arch:
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)) \
+                or not 0 <= index < self.size:
+            raise SpaceError(f"NB201 index must be an integer in 0..{self.size - 1}, got {index!r}")
+        code = int(_official_order()[0][index])
+        return Arch(self.name, tuple((code // 5 ** i) % 5 for i in range(6)))
+
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """NAS-Bench-201's mutation: pick a node (1..3), then one of its incoming edges,
+        then a different op for that edge."""
+        self.check(arch)
+        node = int(rng.integers(1, N_NODES))
+        incoming = [e for e, (to, _) in enumerate(EDGES) if to == node]
+        e = incoming[int(rng.integers(len(incoming)))]
+        new = int(rng.integers(len(OPS) - 1))
+        new += new >= arch.choices[e]
+        ch = list(arch.choices)
+        ch[e] = new
+        return Arch(self.name, tuple(ch))
+
+    def canonical_key(self, arch: Arch) -> str:
+        """Canonical form of the function the cell computes.
+
+        `none` edges and edges out of zero nodes are dropped, `skip_connect` is the
+        identity, sums are order-free multisets, so two cells share a key exactly when
+        they compute the same expression of their input. Cells whose output is constant
+        zero share the key 'zero'.
+        """
+        out = _expr_terms(self.check(arch).choices)[-1]
+        return DISCONNECTED if out is None else "+".join(out)
+
+    def is_disconnected(self, arch: Arch) -> bool:
+        return _expr_terms(self.check(arch).choices)[-1] is None
+
+    def live_edges(self, arch: Arch) -> tuple[bool, ...]:
+        """Which edges carry a non-zero signal that reaches the output."""
+        ch = self.check(arch).choices
+        nodes = _expr_terms(ch)
+        reaches = [False, False, False, True]
+        for j in (2, 1, 0):
+            reaches[j] = any(reaches[to] and ch[e] != NONE
+                             for e, (to, src) in enumerate(EDGES) if src == j)
+        return tuple(ch[e] != NONE and nodes[src] is not None and reaches[to]
+                     for e, (to, src) in enumerate(EDGES))
+
+    def encode_path(self, arch: Arch) -> np.ndarray:
+        """BANANAS-style path encoding: one bit per op sequence of an input-to-output path
+        (lengths 1, 2, 3; ops other than none): 4 + 16 + 64 = 84 features."""
+        ch = self.check(arch).choices
+        x = np.zeros(84, dtype=np.float32)
+        paths = [((3,), 0), ((0, 4), 4), ((1, 5), 4), ((0, 2, 5), 20)]
+        for edges, offset in paths:
+            ops = [ch[e] for e in edges]
+            if NONE in ops:
+                continue
+            idx = 0
+            for o in ops:
+                idx = idx * 4 + (o - 1)
+            x[offset + idx] = 1.0
+        return x
+
+
+NB201 = NB201Space()
