@@ -13,8 +13,10 @@ from typing import Iterator
 
 import numpy as np
 
+from nasbench_lab import NasbenchError
 
-class SpaceError(ValueError):
+
+class SpaceError(NasbenchError, ValueError):
     """A malformed architecture string, index or choice vector."""
 
 

@@ -1,0 +1,203 @@
+"""`nasbench-lab`: the command line. Every user error is one line on stderr, exit code 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from nasbench_lab import NasbenchError, __version__
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=None, default=str, allow_nan=False if False else True))
+
+
+# --- tables / info / import ------------------------------------------------------------------
+def cmd_tables(args) -> int:
+    from nasbench_lab.tables import builtin_tables
+
+    found = builtin_tables()
+    rows = []
+    for name, path in found.items():
+        try:
+            from nasbench_lab.tables import Table
+
+            with Table(path) as t:
+                rows.append({"name": name, "path": str(path), "space": t.space.name, "dataset": t.dataset,
+                             "schedules": list(t.schedules), "seeds": {s: len(v.seeds) for s, v in t.schedules.items()}})
+        except NasbenchError as e:
+            rows.append({"name": name, "path": str(path), "error": str(e)})
+    if args.json:
+        _print_json(rows)
+    elif not rows:
+        print("no built-in tables found (set NASBENCH_LAB_TABLES to a folder of .h5 tables)")
+    else:
+        for r in rows:
+            if "error" in r:
+                print(f"{r['name']:<28} UNREADABLE: {r['error']}")
+            else:
+                print(f"{r['name']:<28} {r['space']:<7} {r['dataset']:<16} schedules "
+                      f"{','.join(r['schedules'])}  seeds {r['seeds']}  {r['path']}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from nasbench_lab.tables import open_table
+
+    t0 = time.perf_counter()
+    with open_table(args.table) as t:
+        opened = time.perf_counter() - t0
+        d = t.describe()
+        d["open_ms"] = round(opened * 1e3, 2)
+        if args.check:
+            d["problems"] = t.check()
+    if args.json:
+        _print_json(d)
+        return 0
+    print(f"table {d['name']}  ({d['path']}, opened in {d['open_ms']} ms)")
+    print(f"  space {d['space']}, dataset {d['dataset']}, {d['n_archs']} architectures")
+    print(f"  built by {d['software_version']} on {d['created']}, content hash {d['content_hash'][:16]}")
+    for k, v in d["provenance"].items():
+        print(f"  {k}: {v}")
+    if d["static"]:
+        print(f"  static metrics: {', '.join(d['static'])}")
+    for name, s in d["schedules"].items():
+        print(f"  schedule {name}: {s['epochs']} epochs (recorded: {s['recorded_epochs']}), seeds "
+              f"{', '.join(s['seeds'])}; {s['trained_entries']} trained, {s['missing_entries']} missing; "
+              f"best mean valid acc {s['best_valid_acc_mean']}; costs: {'yes' if s['has_costs'] else 'no'}")
+        print(f"    metrics: {', '.join(s['metrics'])}")
+    if args.check:
+        print("  check: " + ("OK" if not d["problems"] else "; ".join(d["problems"])))
+    return 1 if args.check and d["problems"] else 0
+
+
+def cmd_import(args) -> int:
+    if args.format == "nb201":
+        from nasbench_lab.tables.import_nb201 import import_nb201
+
+        import_nb201(args.source, args.out)
+        return 0
+    raise NasbenchError(f"unknown import format {args.format!r}; valid: nb201")
+
+
+# --- run ---------------------------------------------------------------------------------------
+def _budget(args):
+    from nasbench_lab.runner import Budget
+
+    return Budget(seconds=args.budget_seconds, queries=args.budget_queries)
+
+
+def _strategy_spec(name: str, pairs):
+    from nasbench_lab.experiment import StrategySpec
+    from nasbench_lab.strategies import get_strategy, parse_params
+
+    cls = get_strategy(name)
+    return StrategySpec(name, tuple(sorted(parse_params(cls, pairs).items())))
+
+
+def cmd_run(args) -> int:
+    from nasbench_lab.experiment import final_summary, run_experiment
+
+    spec = _strategy_spec(args.strategy, args.param)
+    t0 = time.perf_counter()
+    store, res = run_experiment([args.table], [spec], runs=args.runs, seed=args.seed, budget=_budget(args),
+                                out=args.out, search_schedule=args.search_schedule,
+                                report_schedule=args.report_schedule, workers=args.workers,
+                                progress=None if not args.json else False)
+    wall = time.perf_counter() - t0
+    (table, strategy), records = next(iter(res["results"].items()))
+    summary = {"strategy": strategy, "table": table, **final_summary(records),
+               "search_schedule": records[0].meta["search_schedule"] if records else None,
+               "report_schedule": records[0].meta["report_schedule"] if records else None,
+               "new_runs": res["new_runs"], "wall_seconds": round(wall, 3), "out": str(store.dir)}
+    if args.json:
+        _print_json(summary)
+        return 0
+    v, te = summary["valid"], summary["test"]
+    print(f"{strategy} on {table}: {summary['runs']} runs ({res['new_runs']} new) in {wall:.2f} s wall")
+    print(f"  incumbent ({summary['report_schedule']}-epoch schedule): valid {v['mean']:.2f} +- {v['std']:.2f} "
+          f"(median {v['median']:.2f}), test {te['mean']:.2f} +- {te['std']:.2f} (median {te['median']:.2f})")
+    print(f"  {summary['queries_mean']:.1f} queries per run on average; results in {store.dir}")
+    return 0
+
+
+def _add_budget_args(p) -> None:
+    p.add_argument("--budget-seconds", type=float, default=None, help="simulated seconds per run")
+    p.add_argument("--budget-queries", type=int, default=None, help="queries per run")
+    p.add_argument("--search-schedule", default=None, help="schedule the strategies query (default: the shortest)")
+    p.add_argument("--report-schedule", default=None, help="schedule the incumbent is reported on "
+                   "(default: the search schedule)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nasbench-lab", description="A sandbox for neural architecture search.")
+    p.add_argument("--version", action="version", version=f"nasbench_lab {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("tables", help="list the built-in tables")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_tables)
+
+    s = sub.add_parser("info", help="describe a table")
+    s.add_argument("table", metavar="TABLE", help="built-in table name or path to a .h5 table")
+    s.add_argument("--check", action="store_true", help="also scan every array for holes and verify the content hash")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("import", help="convert a published benchmark into a table")
+    s.add_argument("format", metavar="FORMAT", help="nb201")
+    s.add_argument("source", metavar="DIR")
+    s.add_argument("--out", required=True, metavar="FILE.h5")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("run", help="many seeded runs of one strategy on one table")
+    s.add_argument("--table", required=True)
+    s.add_argument("--strategy", required=True)
+    s.add_argument("--param", action="append", default=[], metavar="K=V", help="strategy parameter (repeatable)")
+    s.add_argument("--runs", type=int, default=100)
+    s.add_argument("--seed", type=int, default=0)
+    _add_budget_args(s)
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--out", required=True, metavar="DIR")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_run)
+
+    for register in _extra_commands():
+        register(sub)
+    return p
+
+
+def _extra_commands():
+    """Subcommands that live next to their modules (each gives `register(subparsers)`)."""
+    import importlib
+
+    out = []
+    for mod in ("nasbench_lab.live.cli", "nasbench_lab.compare_cli", "nasbench_lab.tables.build_cli",
+                "nasbench_lab.exercises.cli"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name and mod.startswith(e.name):
+                continue
+            raise
+        if hasattr(m, "register"):
+            out.append(m.register)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except NasbenchError as e:
+        print(f"nasbench-lab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nasbench-lab: interrupted; finished results are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Many seeded runs of several strategies on several tables, in parallel, stored as they finish.
+
+Used by `nasbench-lab run` (one strategy) and `nasbench-lab compare` (several). Runs are
+grouped into small chunks, executed with joblib (processes) or on a Dask cluster through
+joblib's dask backend, and each finished run is saved at once; runs already stored in the
+output directory are not run again.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from nasbench_lab import NasbenchError, __version__
+from nasbench_lab.results import ResultStore
+from nasbench_lab.runner import Budget, RunRecord, SearchView, run_search
+from nasbench_lab.strategies import get_strategy
+from nasbench_lab.tables.table import Table, open_table
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    name: str
+    params: tuple = ()  # sorted (key, value) pairs
+
+    @property
+    def param_dict(self) -> dict:
+        return dict(self.params)
+
+
+_VIEWS: dict[tuple, SearchView] = {}
+
+
+def _view(table_path: str, search_schedule, report_schedule) -> SearchView:
+    key = (table_path, search_schedule, report_schedule)
+    if key not in _VIEWS:
+        _VIEWS[key] = SearchView(Table(table_path), search_schedule, report_schedule)
+    return _VIEWS[key]
+
+
+def _run_chunk(table_path, strategy: StrategySpec, seed, run_ids, budget, search_schedule,
+               report_schedule) -> list[dict]:
+    view = _view(table_path, search_schedule, report_schedule)
+    return [run_search(view.table, strategy.name, seed=seed, run=r, budget=budget,
+                       params=strategy.param_dict, view=view).to_dict() for r in run_ids]
+
+
+def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed: int, budget: Budget,
+                      search_schedule, report_schedule) -> dict:
+    """Everything that makes runs comparable (not the number of runs: more can be added)."""
+    return {
+        "tables": {t.name: {"path": t.path, "content_hash": t.content_hash} for t in tables},
+        "strategies": {s.name: {**get_strategy(s.name).defaults, **s.param_dict} for s in strategies},
+        "seed": int(seed), "budget_seconds": budget.seconds, "budget_queries": budget.queries,
+        "search_schedule": None if search_schedule is None else str(search_schedule),
+        "report_schedule": None if report_schedule is None else str(report_schedule),
+        "software_version": __version__,
+    }
+
+
+def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: int, seed: int,
+                   budget: Budget, out: str, search_schedule=None, report_schedule=None,
+                   workers: int = 1, dask_scheduler: str | None = None, progress: bool | None = None,
+                   chunk: int = 8) -> tuple[ResultStore, dict]:
+    """Run (or reuse) `runs` runs of every strategy on every table; returns the store and
+    {(table, strategy): [RunRecord, ...]} ordered by run index."""
+    if int(runs) != runs or runs <= 0:
+        raise NasbenchError(f"--runs must be a positive integer, got {runs}")
+    if workers <= 0:
+        raise NasbenchError(f"--workers must be a positive integer, got {workers}")
+    for s in strategies:
+        get_strategy(s.name)(_probe_context(), np.random.default_rng(0), **s.param_dict)
+    opened = [open_table(t) for t in tables]
+    names = [t.name for t in opened]
+    if len(set(names)) != len(names):
+        raise NasbenchError(f"two tables share a name ({', '.join(names)}); rename one file")
+    for t in opened:
+        for sch in (search_schedule, report_schedule):
+            if sch is not None:
+                t.schedule(sch)
+        if budget.seconds is not None and not t.has_costs(search_schedule):
+            raise NasbenchError(f"table {t.name!r} has no costs in schedule "
+                                f"{t.schedule(search_schedule).name!r}: use --budget-queries")
+    store = ResultStore(out, experiment_config(opened, strategies, seed, budget, search_schedule,
+                                               report_schedule))
+    jobs = []
+    for t in opened:
+        for s in strategies:
+            todo = [r for r in range(runs) if not store.has(t.name, s.name, r)]
+            for i in range(0, len(todo), chunk):
+                jobs.append((t.path, s, seed, todo[i:i + chunk], budget, search_schedule, report_schedule))
+    total = sum(len(j[3]) for j in jobs)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    t0 = time.perf_counter()
+    if total:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc="runs", unit="run", disable=not progress, leave=False)
+        for chunk_records in _execute(jobs, workers, dask_scheduler):
+            for d in chunk_records:
+                store.save(RunRecord.from_dict(d))
+            bar.update(len(chunk_records))
+        bar.close()
+    wall = time.perf_counter() - t0
+    results = {(t.name, s.name): store.load(t.name, s.name, runs) for t in opened for s in strategies}
+    return store, {"results": results, "wall_seconds": wall, "new_runs": total}
+
+
+def _probe_context():
+    from nasbench_lab.spaces import NB201
+    from nasbench_lab.strategies import SearchContext
+
+    return SearchContext(space=NB201, fidelities=(1, 2, 3))
+
+
+def _execute(jobs, workers: int, dask_scheduler: str | None):
+    if workers == 1 and not dask_scheduler:
+        for j in jobs:
+            yield _run_chunk(*j)
+        return
+    import joblib
+
+    if dask_scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise NasbenchError("--dask-scheduler needs dask: pip install 'nasbench_lab[dask]'") from None
+        try:
+            client = Client(dask_scheduler, timeout="10s")
+        except (OSError, TimeoutError) as e:
+            raise NasbenchError(f"cannot reach the Dask scheduler at {dask_scheduler} ({e})") from None
+        try:
+            with joblib.parallel_config(backend="dask"):
+                yield from joblib.Parallel(return_as="generator_unordered")(
+                    joblib.delayed(_run_chunk)(*j) for j in jobs)
+        finally:
+            client.close()
+        return
+    yield from joblib.Parallel(n_jobs=workers, return_as="generator_unordered")(
+        joblib.delayed(_run_chunk)(*j) for j in jobs)
+
+
+def final_summary(records: list[RunRecord]) -> dict:
+    """Mean/std/median of the reported incumbent's validation and test accuracy."""
+    valid = np.array([r.final["valid"] for r in records], dtype=float)
+    test = np.array([r.final["test"] for r in records], dtype=float)
+    nq = np.array([r.n_queries for r in records], dtype=float)
+
+    def stats(x):
+        x = x[np.isfinite(x)]
+        if x.size == 0:
+            return {"mean": None, "std": None, "median": None}
+        return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+                "median": float(np.median(x))}
+
+    return {"runs": len(records), "valid": stats(valid), "test": stats(test),
+            "queries_mean": float(nq.mean()) if nq.size else 0.0,
+            "sim_seconds_mean": float(np.mean([r.final["time"] for r in records])) if records else 0.0}

@@ -1,0 +1,29 @@
+"""The on-disk layout of a nasbench_lab table (HDF5). See datasets/README.md.
+
+/                         attrs: format="nasbench_lab-table", schema_version, name, space,
+                                 dataset, n_archs, provenance (JSON), software_version,
+                                 created, content_hash
+/static/<metric>          [n_archs] float64: params, flops, latency_ms (NaN: unknown)
+/schedules/<name>/        attrs: epochs (length of the schedule), recorded_epochs (1-based
+                                 epochs stored on the epoch axis), seeds (labels, JSON list),
+                                 protocol (JSON)
+    <metric>              [n_archs, n_seeds, n_recorded] float32, see METRICS
+    present               [n_archs, n_seeds] bool: this (arch, seed) was trained; missing
+                          seeds are False and their metrics NaN, never filled in
+"""
+from __future__ import annotations
+
+FORMAT = "nasbench_lab-table"
+SCHEMA_VERSION = 1
+
+# per-epoch metrics; accuracies in percent, times in seconds
+METRICS = (
+    "train_acc", "train_loss", "valid_acc", "valid_loss", "test_acc", "test_loss",
+    "train_time",   # cumulative training seconds from the start up to the end of this epoch
+    "valid_time",   # seconds of one pass over the validation split at this epoch
+    "test_time",    # seconds of one pass over the test split at this epoch
+)
+REQUIRED_METRICS = ("valid_acc",)
+STATIC_METRICS = ("params", "flops", "latency_ms")
+# metrics a strategy may see (the runner hands only these to strategies)
+SEARCH_METRICS = ("train_acc", "train_loss", "valid_acc", "valid_loss")

@@ -1,0 +1,348 @@
+"""Reading a table: lazy, fast, with one-line errors for bad files.
+
+Opening reads only the attributes. A metric array is read into memory the first time it
+is used (one contiguous read), after which a query is a numpy index.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from nasbench_lab import NasbenchError
+from nasbench_lab.spaces import Arch, SpaceError, get_space
+from nasbench_lab.tables.schema import FORMAT, METRICS, SCHEMA_VERSION, STATIC_METRICS
+
+
+class TableError(NasbenchError):
+    """A missing, corrupt, truncated or inconsistent table, or an impossible query."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    epochs: int
+    recorded_epochs: tuple[int, ...]
+    seeds: tuple[str, ...]
+    metrics: tuple[str, ...]
+    protocol: dict
+
+    def epoch_index(self, epoch: int | None) -> int:
+        if epoch is None:
+            return len(self.recorded_epochs) - 1
+        try:
+            return self.recorded_epochs.index(int(epoch))
+        except ValueError:
+            shown = _short_list(self.recorded_epochs)
+            raise TableError(f"epoch {epoch} is not recorded in schedule {self.name!r} "
+                             f"(recorded: {shown})") from None
+
+
+def _short_list(xs) -> str:
+    xs = list(xs)
+    return ", ".join(map(str, xs)) if len(xs) <= 6 else f"{xs[0]}, {xs[1]}, ..., {xs[-1]}"
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Everything the table knows about one (arch, schedule, seed, epoch): test included.
+
+    Only the runner and analysis code see this; strategies get an Observation.
+    """
+
+    arch: Arch
+    index: int
+    schedule: str
+    seed: str
+    epoch: int
+    train_acc: float
+    train_loss: float
+    valid_acc: float
+    valid_loss: float
+    test_acc: float
+    test_loss: float
+    train_time: float   # cumulative training seconds up to `epoch`
+    valid_time: float   # one validation pass
+
+    @property
+    def cost(self) -> float:
+        """Training time to this epoch plus one validation pass (design.md section 3)."""
+        return self.train_time + self.valid_time
+
+
+class Table:
+    """A benchmark table opened from an HDF5 file."""
+
+    def __init__(self, path: str | os.PathLike):
+        import h5py
+
+        self.path = os.fspath(path)
+        if not os.path.exists(self.path):
+            raise TableError(f"table file not found: {self.path} "
+                             "(`nasbench-lab tables` lists the built-in tables)")
+        try:
+            self._h5 = h5py.File(self.path, "r")
+            attrs = dict(self._h5.attrs)
+        except OSError as e:
+            raise TableError(f"{self.path} is not a readable HDF5 table ({str(e).splitlines()[0]}): "
+                             "the file is truncated or corrupt; re-import or rebuild it") from None
+        if attrs.get("format") != FORMAT:
+            raise TableError(f"{self.path} is an HDF5 file but not a nasbench_lab table "
+                             "(no format attribute); import it with `nasbench-lab import`")
+        version = int(attrs.get("schema_version", -1))
+        if version != SCHEMA_VERSION:
+            raise TableError(f"{self.path} has table schema version {version}, this nasbench_lab reads "
+                             f"version {SCHEMA_VERSION}; re-import or rebuild it with this version")
+        try:
+            self.name = str(attrs["name"])
+            self.space = get_space(str(attrs["space"]))
+            self.dataset = str(attrs.get("dataset", ""))
+            self.n_archs = int(attrs["n_archs"])
+            self.provenance = json.loads(attrs.get("provenance", "{}"))
+            self.content_hash = str(attrs.get("content_hash", ""))
+            self.software_version = str(attrs.get("software_version", ""))
+            self.created = str(attrs.get("created", ""))
+            self.schedules: dict[str, Schedule] = {}
+            for sname, grp in self._h5["schedules"].items():
+                self.schedules[sname] = Schedule(
+                    name=sname, epochs=int(grp.attrs["epochs"]),
+                    recorded_epochs=tuple(int(e) for e in grp.attrs["recorded_epochs"]),
+                    seeds=tuple(json.loads(grp.attrs["seeds"])),
+                    metrics=tuple(m for m in METRICS if m in grp),
+                    protocol=json.loads(grp.attrs.get("protocol", "{}")))
+        except (KeyError, ValueError, SpaceError, OSError) as e:
+            raise TableError(f"{self.path}: damaged table header ({type(e).__name__}: {e}); "
+                             "re-import or rebuild it") from None
+        if not self.schedules:
+            raise TableError(f"{self.path}: the table has no schedules; re-import or rebuild it")
+        self._cache: dict[tuple[str, str], np.ndarray] = {}
+
+    # --- plumbing ------------------------------------------------------------------------
+    def close(self) -> None:
+        self._h5.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, space={self.space.name}, schedules={list(self.schedules)})"
+
+    def __getstate__(self):  # tables travel to worker processes as their path
+        return {"path": self.path}
+
+    def __setstate__(self, state):
+        self.__init__(state["path"])
+
+    @property
+    def default_schedule(self) -> str:
+        return next(iter(sorted(self.schedules, key=lambda s: self.schedules[s].epochs)))
+
+    def schedule(self, name: str | int | None) -> Schedule:
+        if name is None:
+            name = self.default_schedule
+        try:
+            return self.schedules[str(name)]
+        except KeyError:
+            raise TableError(f"table {self.name!r} has no schedule {name!r}; "
+                             f"valid: {', '.join(self.schedules)}") from None
+
+    def array(self, schedule: str, metric: str) -> np.ndarray:
+        """The full [arch, seed, recorded epoch] array of one metric (read once, then cached)."""
+        key = (schedule, metric)
+        if key not in self._cache:
+            sch = self.schedule(schedule)
+            if metric not in sch.metrics and metric != "present":
+                raise TableError(f"schedule {schedule!r} of table {self.name!r} has no metric "
+                                 f"{metric!r}; it has: {', '.join(sch.metrics)}")
+            try:
+                self._cache[key] = self._h5["schedules"][schedule][metric][()]
+            except (OSError, KeyError) as e:
+                raise TableError(f"{self.path}: cannot read {schedule}/{metric} ({e}); the file is "
+                                 "truncated or corrupt; re-import or rebuild it") from None
+        return self._cache[key]
+
+    def present(self, schedule: str) -> np.ndarray:
+        return self.array(schedule, "present")
+
+    def static(self, metric: str) -> np.ndarray:
+        key = ("", metric)
+        if key not in self._cache:
+            if metric not in STATIC_METRICS or metric not in self._h5.get("static", {}):
+                raise TableError(f"table {self.name!r} has no static metric {metric!r}")
+            self._cache[key] = self._h5["static"][metric][()]
+        return self._cache[key]
+
+    # --- indices -------------------------------------------------------------------------
+    def index_of(self, arch: Arch | str | int) -> int:
+        if isinstance(arch, Arch):
+            return self.space.to_index(arch)
+        if isinstance(arch, str):
+            return self.space.to_index(self.space.from_string(arch))
+        return self.space.to_index(self.space.from_index(arch))
+
+    def seed_index(self, sch: Schedule, idx: int, seed, rng: np.random.Generator | None) -> int | None:
+        """Resolve a seed argument to a column (None means the mean over present seeds)."""
+        present = self.present(sch.name)[idx]
+        if seed is None:
+            cols = np.flatnonzero(present)
+            if cols.size == 0:
+                raise TableError(f"table {self.name!r}: architecture {idx} has no trained seed in "
+                                 f"schedule {sch.name!r}")
+            if cols.size == 1:
+                return int(cols[0])
+            if rng is None:
+                raise TableError("seed=None draws a seed: pass rng=numpy.random.Generator, "
+                                 "or seed='mean' or a seed label")
+            return int(cols[rng.integers(cols.size)])
+        if isinstance(seed, str) and seed == "mean":
+            return None
+        label = str(seed)
+        if label not in sch.seeds:
+            raise TableError(f"schedule {sch.name!r} has no seed {seed!r}; seeds: {', '.join(sch.seeds)}")
+        col = sch.seeds.index(label)
+        if not present[col]:
+            raise TableError(f"table {self.name!r}: seed {label} of architecture {idx} is missing "
+                             f"in schedule {sch.name!r}")
+        return col
+
+    def value(self, schedule: str, metric: str, idx: int, col: int | None, epoch_i: int) -> float:
+        if metric not in self.schedules[schedule].metrics:
+            return float("nan")
+        a = self.array(schedule, metric)
+        if col is None:
+            mask = self.present(schedule)[idx]
+            vals = a[idx, mask, epoch_i]
+            if vals.size == 0:
+                return float("nan")
+            v = float(vals.mean())
+        else:
+            v = float(a[idx, col, epoch_i])
+        return v
+
+    # --- the query -------------------------------------------------------------------------
+    def query(self, arch: Arch | str | int, epoch: int | None = None,
+              schedule: str | int | None = None, seed=None,
+              rng: np.random.Generator | None = None) -> QueryResult:
+        """Look up one architecture. seed: None = drawn from `rng`; a label = that seed;
+        'mean' = average over the present seeds. epoch None = last epoch of the schedule."""
+        sch = self.schedule(schedule)
+        idx = self.index_of(arch)
+        ei = sch.epoch_index(epoch)
+        col = self.seed_index(sch, idx, seed, rng)
+        vals = {m: self.value(sch.name, m, idx, col, ei) for m in METRICS}
+        if vals["valid_acc"] != vals["valid_acc"] and vals["train_time"] != vals["train_time"]:
+            where = f"arch {idx}, seed {'mean' if col is None else sch.seeds[col]}, epoch {sch.recorded_epochs[ei]}"
+            raise TableError(f"table {self.name!r} has a NaN hole in valid_acc at {where} of schedule "
+                             f"{sch.name!r}; the file is damaged: re-import or rebuild it")
+        return QueryResult(
+            arch=self.space.from_index(idx), index=idx, schedule=sch.name,
+            seed="mean" if col is None else sch.seeds[col], epoch=sch.recorded_epochs[ei],
+            **{m: vals[m] for m in METRICS if m != "test_time"})
+
+    def lookup(self, metric: str, indices, schedule: str | int | None = None,
+               epoch: int | None = None, seed="mean") -> np.ndarray:
+        """Vectorised lookup of one metric for many architecture indices."""
+        sch = self.schedule(schedule)
+        ei = sch.epoch_index(epoch)
+        idx = np.asarray(indices, dtype=np.int64)
+        a = self.array(sch.name, metric)
+        if seed == "mean":
+            mask = self.present(sch.name)[idx]
+            vals = np.where(mask, a[idx, :, ei], 0.0).sum(1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return vals / mask.sum(1)
+        col = sch.seeds.index(str(seed)) if str(seed) in sch.seeds else None
+        if col is None:
+            raise TableError(f"schedule {sch.name!r} has no seed {seed!r}; seeds: {', '.join(sch.seeds)}")
+        return a[idx, col, ei]
+
+    def has_costs(self, schedule: str | None = None) -> bool:
+        sch = self.schedule(schedule)
+        return "train_time" in sch.metrics and "valid_time" in sch.metrics
+
+    # --- integrity ---------------------------------------------------------------------------
+    def holes(self, schedule: str) -> np.ndarray:
+        """[arch, seed, epoch] mask of entries marked present whose validation accuracy is NaN
+        without a recorded training time: data lost, not a diverged training (which keeps its
+        time and has NaN accuracy legitimately)."""
+        sch = self.schedule(schedule)
+        va = self.array(sch.name, "valid_acc")
+        lost = np.isnan(va)
+        if "train_time" in sch.metrics:
+            lost &= np.isnan(self.array(sch.name, "train_time"))
+        return lost & self.present(sch.name)[:, :, None]
+
+    def check_holes(self, schedule: str) -> None:
+        """Raise a one-line TableError at the first NaN hole of a schedule."""
+        sch = self.schedule(schedule)
+        h = self.holes(sch.name)
+        if h.any():
+            i, s, e = np.argwhere(h)[0]
+            raise TableError(f"table {self.name!r} has {int(h.sum())} NaN holes in schedule {sch.name!r}, "
+                             f"first at arch {i}, seed {sch.seeds[s]}, epoch {sch.recorded_epochs[e]}: "
+                             "the file is damaged; re-import or rebuild it")
+
+    def check(self) -> list[str]:
+        """Full scan: NaN holes where a seed is marked present, shapes, content hash.
+        Returns a list of one-line problems (empty when the table is sound)."""
+        problems = []
+        for sch in self.schedules.values():
+            present = self.present(sch.name)
+            shape = (self.n_archs, len(sch.seeds), len(sch.recorded_epochs))
+            bad_shape = False
+            for m in sch.metrics:
+                a = self.array(sch.name, m)
+                if a.shape != shape:
+                    problems.append(f"{sch.name}/{m} has shape {a.shape}, expected {shape}")
+                    bad_shape = True
+            if present.shape != shape[:2]:
+                problems.append(f"{sch.name}/present has shape {present.shape}, expected {shape[:2]}")
+                bad_shape = True
+            if not bad_shape:
+                try:
+                    self.check_holes(sch.name)
+                except TableError as e:
+                    problems.append(str(e))
+        if self.content_hash:
+            from nasbench_lab.tables.writer import content_hash
+
+            actual = content_hash(self._h5)
+            if actual != self.content_hash:
+                problems.append(f"content hash mismatch: file says {self.content_hash[:12]}, "
+                                f"data gives {actual[:12]}")
+        return problems
+
+    def describe(self) -> dict:
+        """Summary used by `nasbench-lab info`."""
+        out = {
+            "name": self.name, "path": self.path, "space": self.space.name, "dataset": self.dataset,
+            "n_archs": self.n_archs, "content_hash": self.content_hash,
+            "software_version": self.software_version, "created": self.created,
+            "provenance": self.provenance,
+            "static": [m for m in STATIC_METRICS if m in self._h5.get("static", {})],
+            "schedules": {},
+        }
+        for sch in self.schedules.values():
+            present = self.present(sch.name)
+            va = self.lookup("valid_acc", np.arange(self.n_archs), sch.name)
+            out["schedules"][sch.name] = {
+                "epochs": sch.epochs, "recorded_epochs": _short_list(sch.recorded_epochs),
+                "seeds": list(sch.seeds), "metrics": list(sch.metrics),
+                "trained_entries": int(present.sum()), "missing_entries": int((~present).sum()),
+                "best_valid_acc_mean": float(np.nanmax(va)) if np.isfinite(va).any() else None,
+                "has_costs": self.has_costs(sch.name), "protocol": sch.protocol,
+            }
+        return out
+
+
+def open_table(name_or_path: str | os.PathLike) -> Table:
+    """Open a built-in table by name, or any table file by path."""
+    from nasbench_lab.tables.registry import resolve_table
+
+    return Table(resolve_table(name_or_path))

@@ -1,0 +1,129 @@
+"""Writing a table: create the layout, fill it, seal it with a content hash."""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+
+import numpy as np
+
+from nasbench_lab import __version__
+from nasbench_lab.spaces import SearchSpace
+from nasbench_lab.tables.schema import FORMAT, METRICS, SCHEMA_VERSION, STATIC_METRICS
+
+
+def content_hash(h5) -> str:
+    """sha256 over every array of the table, in a fixed order (names, shapes and bytes)."""
+    h = hashlib.sha256()
+
+    def feed(name, arr):
+        a = np.ascontiguousarray(arr)
+        if a.dtype.kind == "f":
+            a = np.where(np.isnan(a), np.nan, a).astype(a.dtype.newbyteorder("<"), copy=False)
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+
+    for sname in sorted(h5["schedules"]):
+        grp = h5["schedules"][sname]
+        for m in (*METRICS, "present"):
+            if m in grp:
+                feed(f"{sname}/{m}", grp[m][()])
+    if "static" in h5:
+        for m in sorted(h5["static"]):
+            feed(f"static/{m}", h5["static"][m][()])
+    return h.hexdigest()
+
+
+class TableWriter:
+    """Create a table file. Write to `path + '.tmp'`; `close()` seals and renames it, so a
+    half-written table never sits at the final path."""
+
+    def __init__(self, path: str | os.PathLike, *, name: str, space: SearchSpace, dataset: str,
+                 provenance: dict | None = None):
+        import h5py
+
+        self.path = os.fspath(path)
+        self.tmp = self.path + ".tmp"
+        self.space = space
+        self.n_archs = space.size
+        self._h5 = h5py.File(self.tmp, "w")
+        a = self._h5.attrs
+        a["format"] = FORMAT
+        a["schema_version"] = SCHEMA_VERSION
+        a["name"] = name
+        a["space"] = space.name
+        a["dataset"] = dataset
+        a["n_archs"] = self.n_archs
+        a["provenance"] = json.dumps(provenance or {}, sort_keys=True)
+        a["software_version"] = f"nasbench_lab {__version__}"
+        a["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        self._h5.create_group("schedules")
+        self._h5.create_group("static")
+
+    def add_schedule(self, name: str, *, epochs: int, recorded_epochs, seeds, metrics=METRICS,
+                     protocol: dict | None = None) -> None:
+        grp = self._h5["schedules"].create_group(str(name))
+        rec = np.asarray(list(recorded_epochs), dtype=np.int32)
+        if rec.size == 0 or np.any(np.diff(rec) <= 0) or rec[0] < 1 or rec[-1] > epochs:
+            raise ValueError(f"recorded_epochs must increase within 1..{epochs}")
+        grp.attrs["epochs"] = int(epochs)
+        grp.attrs["recorded_epochs"] = rec
+        grp.attrs["seeds"] = json.dumps([str(s) for s in seeds])
+        grp.attrs["protocol"] = json.dumps(protocol or {}, sort_keys=True)
+        shape = (self.n_archs, len(seeds), rec.size)
+        chunks = (min(self.n_archs, max(1, 65536 // max(1, len(seeds) * rec.size))), len(seeds), rec.size)
+        for m in metrics:
+            if m not in METRICS:
+                raise ValueError(f"unknown metric {m!r}; valid: {', '.join(METRICS)}")
+            grp.create_dataset(m, shape=shape, dtype="f4", fillvalue=np.nan, chunks=chunks,
+                               compression="gzip", compression_opts=4, shuffle=True)
+        grp.create_dataset("present", shape=shape[:2], dtype=bool, fillvalue=False)
+
+    def write(self, schedule: str, metric: str, values: np.ndarray) -> None:
+        """Write a whole [arch, seed, epoch] array of one metric."""
+        self._h5["schedules"][schedule][metric][...] = values
+
+    def write_rows(self, schedule: str, arch_indices, seed_col: int, metrics: dict) -> None:
+        """Write per-epoch curves of one seed for some architectures and mark them present."""
+        grp = self._h5["schedules"][schedule]
+        idx = np.asarray(arch_indices, dtype=np.int64)
+        order = np.argsort(idx)
+        idx = idx[order]
+        for m, v in metrics.items():
+            grp[m][idx, seed_col, :] = np.asarray(v, dtype=np.float32)[order]
+        p = grp["present"][()]
+        p[idx, seed_col] = True
+        grp["present"][...] = p
+
+    def set_present(self, schedule: str, present: np.ndarray) -> None:
+        self._h5["schedules"][schedule]["present"][...] = present
+
+    def set_static(self, metric: str, values: np.ndarray) -> None:
+        if metric not in STATIC_METRICS:
+            raise ValueError(f"unknown static metric {metric!r}; valid: {', '.join(STATIC_METRICS)}")
+        self._h5["static"].create_dataset(metric, data=np.asarray(values, dtype=np.float64))
+
+    def close(self) -> str:
+        """Seal: compute the content hash, close, and move into place. Returns the hash."""
+        digest = content_hash(self._h5)
+        self._h5.attrs["content_hash"] = digest
+        self._h5.close()
+        os.replace(self.tmp, self.path)
+        return digest
+
+    def abort(self) -> None:
+        try:
+            self._h5.close()
+        finally:
+            if os.path.exists(self.tmp):
+                os.remove(self.tmp)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
