@@ -1,0 +1,461 @@
+"""Layers with hand-written forward and backward passes, in numpy.
+
+Layout is position-major: activations are (L, B, C) for 1-D data and (H, W, B, C) for
+2-D data, so every tap of a convolution is a contiguous slice that reshapes to a
+(positions*B, C) matrix without a copy and a convolution is k (or k*k) plain matmuls.
+Every layer works in the dtype of its parameters (float32 for training, float64 for the
+numerical gradient checks). Layers keep their output and scratch buffers between calls
+(keyed by shape), so a training step allocates almost nothing; an array a layer returns
+is therefore only valid until that layer's next call.
+
+Each layer has `forward(x, train)` and `backward(dy) -> dx`; parameters and their
+gradients live in the dicts `params` and `grads` (same keys).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def colsum(a2: np.ndarray) -> np.ndarray:
+    """Column sums of a C-contiguous (M, C) matrix (a BLAS gemv: much faster than
+    a.sum(axis=0) for few columns)."""
+    return _ones(a2.shape[0], a2.dtype) @ a2
+
+
+_ONES: dict = {}
+
+
+def _ones(m: int, dtype) -> np.ndarray:
+    key = (m, np.dtype(dtype).char)
+    o = _ONES.get(key)
+    if o is None:
+        o = _ONES[key] = np.ones(m, dtype)
+    return o
+
+
+class Layer:
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self._buf: dict[tuple, np.ndarray] = {}
+
+    def buffer(self, name: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
+        """A scratch array owned by this layer; created zero-filled, reused afterwards."""
+        key = (name, shape, np.dtype(dtype).char)
+        a = self._buf.get(key)
+        if a is None:
+            a = np.zeros(shape, dtype)
+            self._buf[key] = a
+        elif zero:
+            a.fill(0)
+        return a
+
+    def _set(self, name: str, value: np.ndarray) -> None:
+        self.params[name] = value
+        self.grads[name] = np.zeros_like(value)
+
+
+# --------------------------------------------------------------------------- convolution
+class Conv(Layer):
+    """Convolution without bias, kernel 1 or 3 (padding k//2), stride 1 or 2, 1-D or 2-D.
+
+    Weight layout (taps, C_in, C_out), taps in row-major kernel order.
+    """
+
+    def __init__(self, weight: np.ndarray, ndim: int, stride: int = 1) -> None:
+        super().__init__()
+        taps, self.cin, self.cout = weight.shape
+        self.ndim, self.stride = ndim, stride
+        self.k = {1: 1, 3: 3, 9: 3}[taps] if ndim == 2 else taps
+        if (ndim == 1 and taps not in (1, 3)) or (ndim == 2 and taps not in (1, 9)):
+            raise ValueError(f"unsupported kernel: {taps} taps in {ndim}-D")
+        self._set("w", weight)
+
+    def out_shape(self, spatial: tuple) -> tuple:
+        return tuple((s - 1) // self.stride + 1 for s in spatial)
+
+    # -- forward
+    def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
+        self.x_shape = x.shape
+        if self.k == 1:
+            return self._fwd_k1(x)
+        if self.ndim == 1:
+            return self._fwd_1d(x)
+        return self._fwd_2d(x)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self.k == 1:
+            return self._bwd_k1(dy)
+        if self.ndim == 1:
+            return self._bwd_1d(dy)
+        return self._bwd_2d(dy)
+
+    def _fwd_k1(self, x):
+        w = self.params["w"][0]
+        if self.stride > 1:
+            x = np.ascontiguousarray(x[(slice(None, None, self.stride),) * self.ndim])
+        self.xin = x
+        y = self.buffer("y", x.shape[:-1] + (self.cout,), w.dtype)
+        np.matmul(x.reshape(-1, self.cin), w, out=y.reshape(-1, self.cout))
+        return y
+
+    def _bwd_k1(self, dy):
+        w, x = self.params["w"][0], self.xin
+        dy2 = dy.reshape(-1, self.cout)
+        np.matmul(x.reshape(-1, self.cin).T, dy2, out=self.grads["w"][0])
+        dxs = self.buffer("dxs", x.shape, w.dtype)
+        np.matmul(dy2, w.T, out=dxs.reshape(-1, self.cin))
+        if self.stride == 1:
+            return dxs
+        dx = self.buffer("dx", self.x_shape, w.dtype, zero=True)
+        dx[(slice(None, None, self.stride),) * self.ndim] = dxs
+        return dx
+
+    # 1-D, k = 3: y[l] = x[l-1] W0 + x[l] W1 + x[l+1] W2 (zero padding), no pad buffer.
+    def _fwd_1d(self, x):
+        W = self.params["w"]
+        L, B, C = x.shape
+        co = self.cout
+        if self.stride == 1:
+            self.xa = self.xb = x
+            y = self.buffer("y", (L, B, co), W.dtype)
+            t = self.buffer("t", ((L - 1) * B, co), W.dtype)
+            y2 = y.reshape(L * B, co)
+            x2 = x.reshape(L * B, C)
+            np.matmul(x2, W[1], out=y2)
+            np.matmul(x2[:-B], W[0], out=t)
+            y2[B:] += t
+            np.matmul(x2[B:], W[2], out=t)
+            y2[:-B] += t
+            return y
+        # stride 2: y[j] = x[2j-1] W0 + x[2j] W1 + x[2j+1] W2
+        if self.stride != 2 or L % 2:
+            raise ValueError("1-D stride-2 convolution needs stride 2 and an even length")
+        lo = L // 2
+        xe = self.buffer("xe", (lo, B, C), W.dtype)
+        xo = self.buffer("xo", (lo, B, C), W.dtype)
+        np.copyto(xe, x[0::2])
+        np.copyto(xo, x[1::2])
+        self.xa, self.xb = xe, xo
+        y = self.buffer("y", (lo, B, co), W.dtype)
+        t = self.buffer("t", (lo * B, co), W.dtype)
+        y2 = y.reshape(lo * B, co)
+        np.matmul(xe.reshape(-1, C), W[1], out=y2)
+        np.matmul(xo.reshape(-1, C), W[2], out=t)
+        y2 += t
+        if lo > 1:
+            np.matmul(xo.reshape(-1, C)[:-B], W[0], out=t[:-B])
+            y2[B:] += t[:-B]
+        return y
+
+    def _bwd_1d(self, dy):
+        W, dW = self.params["w"], self.grads["w"]
+        L, B, C = self.x_shape
+        co = self.cout
+        lo = dy.shape[0]
+        d2 = dy.reshape(lo * B, co)
+        if self.stride == 1:
+            x2 = self.xa.reshape(L * B, C)
+            np.matmul(x2.T, d2, out=dW[1])
+            np.matmul(x2[:-B].T, d2[B:], out=dW[0])
+            np.matmul(x2[B:].T, d2[:-B], out=dW[2])
+            dx = self.buffer("dx", (L, B, C), W.dtype)
+            t = self.buffer("dt", ((L - 1) * B, C), W.dtype)
+            dx2 = dx.reshape(L * B, C)
+            np.matmul(d2, W[1].T, out=dx2)
+            np.matmul(d2[B:], W[0].T, out=t)
+            dx2[:-B] += t
+            np.matmul(d2[:-B], W[2].T, out=t)
+            dx2[B:] += t
+            return dx
+        xe, xo = self.xa.reshape(-1, C), self.xb.reshape(-1, C)
+        np.matmul(xe.T, d2, out=dW[1])
+        np.matmul(xo.T, d2, out=dW[2])
+        dx = self.buffer("dx", (L, B, C), W.dtype)
+        de = self.buffer("de", (lo * B, C), W.dtype)
+        do = self.buffer("do", (lo * B, C), W.dtype)
+        np.matmul(d2, W[1].T, out=de)
+        np.matmul(d2, W[2].T, out=do)
+        if lo > 1:
+            np.matmul(xo[:-B].T, d2[B:], out=dW[0])
+            do[:-B] += d2[B:] @ W[0].T
+        else:
+            dW[0].fill(0)
+        dx[0::2] = de.reshape(lo, B, C)
+        dx[1::2] = do.reshape(lo, B, C)
+        return dx
+
+    # 2-D, k = 3: zero-padded flat buffer; output computed on a (H, W+2) "wide" grid so
+    # that every tap is a contiguous slice; the 2 extra columns are discarded.
+    def _offsets(self, H, Wd):
+        wp = Wd + 2
+        return wp, [di * wp + dj for di in range(3) for dj in range(3)]
+
+    def _fwd_2d(self, x):
+        Wt = self.params["w"]
+        H, Wd, B, C = x.shape
+        co = self.cout
+        wp, offs = self._offsets(H, Wd)
+        npos = (H + 2) * wp + 2
+        P = self.buffer("P", (npos, B, C), Wt.dtype)
+        P[:(H + 2) * wp].reshape(H + 2, wp, B, C)[1:H + 1, 1:Wd + 1] = x
+        nw = H * wp
+        Pf = P.reshape(-1, C)
+        Y = self.buffer("Yw", (nw * B, co), Wt.dtype)
+        T = self.buffer("T", (nw * B, co), Wt.dtype)
+        for t, o in enumerate(offs):
+            a = Pf[o * B:(o + nw) * B]
+            if t == 0:
+                np.matmul(a, Wt[t], out=Y)
+            else:
+                np.matmul(a, Wt[t], out=T)
+                Y += T
+        s = self.stride
+        y = Y.reshape(H, wp, B, co)[::s, :Wd:s]
+        return np.ascontiguousarray(y)
+
+    def _bwd_2d(self, dy):
+        Wt, dW = self.params["w"], self.grads["w"]
+        H, Wd, B, C = self.x_shape
+        co = self.cout
+        wp, offs = self._offsets(H, Wd)
+        nw = H * wp
+        dY = self.buffer("dYw", (nw * B, co), Wt.dtype)  # untouched entries stay zero
+        s = self.stride
+        dY.reshape(H, wp, B, co)[::s, :Wd:s] = dy
+        P = self.buffer("P", ((H + 2) * wp + 2, B, C), Wt.dtype)
+        Pf = P.reshape(-1, C)
+        dP = self.buffer("dP", P.shape, Wt.dtype, zero=True)
+        dPf = dP.reshape(-1, C)
+        for t, o in enumerate(offs):
+            np.matmul(Pf[o * B:(o + nw) * B].T, dY, out=dW[t])
+            dPf[o * B:(o + nw) * B] += dY @ Wt[t].T
+        dx = dP[:(H + 2) * wp].reshape(H + 2, wp, B, C)[1:H + 1, 1:Wd + 1]
+        return np.ascontiguousarray(dx)
+
+    def macs(self, spatial: tuple) -> int:
+        """Multiply-accumulates per sample for an input of this spatial shape."""
+        return int(np.prod(self.out_shape(spatial))) * self.params["w"].size
+
+
+# --------------------------------------------------------------------------- batch norm
+class BatchNorm(Layer):
+    """Batch normalisation over all positions and samples, per channel (last axis).
+
+    Train mode normalises with the batch statistics and updates running statistics
+    (momentum 0.1, unbiased running variance, as PyTorch); eval mode uses the running
+    statistics. The affine part is fused into the normalisation pass.
+    """
+
+    def __init__(self, channels: int, dtype=np.float32, eps: float = 1e-5,
+                 momentum: float = 0.1) -> None:
+        super().__init__()
+        self._set("gamma", np.ones(channels, dtype))
+        self._set("beta", np.zeros(channels, dtype))
+        self.running_mean = np.zeros(channels, dtype)
+        self.running_var = np.ones(channels, dtype)
+        self.eps, self.momentum = eps, momentum
+
+    def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
+        g, b = self.params["gamma"], self.params["beta"]
+        C = x.shape[-1]
+        x2 = x.reshape(-1, C)
+        m = x2.shape[0]
+        y = self.buffer("y", x.shape, x.dtype)
+        y2 = y.reshape(-1, C)
+        self.train = train
+        if train:
+            mean = colsum(x2) / m
+            np.subtract(x2, mean, out=y2)
+            sq = self.buffer("sq", x2.shape, x.dtype)
+            np.multiply(y2, y2, out=sq)
+            var = colsum(sq) / m
+            invstd = 1.0 / np.sqrt(var + self.eps)
+            y2 *= invstd                      # y2 now holds x_hat
+            xhat = self.buffer("xhat", x2.shape, x.dtype)
+            np.copyto(xhat, y2)
+            self.xhat, self.invstd, self.m = xhat, invstd, m
+            y2 *= g
+            y2 += b
+            mom = self.momentum
+            self.running_mean *= 1 - mom
+            self.running_mean += mom * mean
+            self.running_var *= 1 - mom
+            self.running_var += (mom * m / max(m - 1, 1)) * var
+        else:
+            scale = g / np.sqrt(self.running_var + self.eps)
+            shift = b - self.running_mean * scale
+            np.multiply(x2, scale, out=y2)
+            y2 += shift
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if not self.train:
+            raise RuntimeError("BatchNorm.backward after an eval-mode forward")
+        g = self.params["gamma"]
+        C = dy.shape[-1]
+        d2 = dy.reshape(-1, C)
+        xhat, m = self.xhat, self.m
+        dbeta = colsum(d2)
+        t = self.buffer("bt", d2.shape, dy.dtype)
+        np.multiply(d2, xhat, out=t)
+        dgamma = colsum(t)
+        self.grads["gamma"][...] = dgamma
+        self.grads["beta"][...] = dbeta
+        # dx = gamma*invstd * (dy - dbeta/m - xhat*dgamma/m)
+        dx = self.buffer("dx", dy.shape, dy.dtype)
+        dx2 = dx.reshape(-1, C)
+        np.multiply(xhat, dgamma / m, out=dx2)
+        np.subtract(d2, dx2, out=dx2)
+        dx2 -= dbeta / m
+        dx2 *= g * self.invstd
+        return dx
+
+
+# --------------------------------------------------------------------------- elementwise
+class ReLU(Layer):
+    def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
+        y = self.buffer("y", x.shape, x.dtype)
+        np.maximum(x, 0, out=y)
+        self.y = y
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        dx = self.buffer("dx", dy.shape, dy.dtype)
+        np.multiply(dy, self.y > 0, out=dx)
+        return dx
+
+
+def _box3(x: np.ndarray, axis: int, out: np.ndarray) -> np.ndarray:
+    """out = x[i-1] + x[i] + x[i+1] along `axis`, zero padded (a self-adjoint operator)."""
+    np.copyto(out, x)
+    n = x.shape[axis]
+    if n > 1:
+        lo = [slice(None)] * x.ndim
+        hi = [slice(None)] * x.ndim
+        lo[axis], hi[axis] = slice(0, n - 1), slice(1, n)
+        out[tuple(hi)] += x[tuple(lo)]
+        out[tuple(lo)] += x[tuple(hi)]
+    return out
+
+
+class AvgPool3(Layer):
+    """NAS-Bench-201's 3x3 average pooling: stride 1, padding 1, padded zeros not counted."""
+
+    def __init__(self, ndim: int) -> None:
+        super().__init__()
+        self.ndim = ndim
+
+    def _inv_count(self, spatial, dtype):
+        key = ("inv",) + tuple(spatial)
+        inv = self._buf.get(key)
+        if inv is None:
+            inv = np.ones((), dtype=np.float64)
+            for n in spatial:
+                c = np.full(n, 3.0)
+                if n > 1:
+                    c[0] = c[-1] = 2.0
+                else:
+                    c[0] = 1.0
+                inv = np.multiply.outer(inv, c)
+            inv = (1.0 / inv).astype(dtype).reshape(tuple(spatial) + (1, 1))
+            self._buf[key] = inv
+        return inv
+
+    def _apply(self, x, name):
+        cur = x
+        for ax in range(self.ndim):
+            out = self.buffer(f"{name}{ax}", x.shape, x.dtype)
+            cur = _box3(cur, ax, out)
+        return cur
+
+    def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
+        s = self._apply(x, "f")
+        s *= self._inv_count(x.shape[:self.ndim], x.dtype)
+        return s
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        g = self.buffer("g", dy.shape, dy.dtype)
+        np.multiply(dy, self._inv_count(dy.shape[:self.ndim], dy.dtype), out=g)
+        return self._apply(g, "b")
+
+
+class AvgPool2(Layer):
+    """2x2 (or 2 in 1-D) average pooling with stride 2, no padding (floor)."""
+
+    def __init__(self, ndim: int) -> None:
+        super().__init__()
+        self.ndim = ndim
+
+    def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
+        self.x_shape = x.shape
+        cur = x
+        for ax in range(self.ndim):
+            n = cur.shape[ax] // 2
+            a = [slice(None)] * cur.ndim
+            b = [slice(None)] * cur.ndim
+            a[ax], b[ax] = slice(0, 2 * n, 2), slice(1, 2 * n, 2)
+            cur = (cur[tuple(a)] + cur[tuple(b)]) * 0.5
+        return np.ascontiguousarray(cur, dtype=x.dtype)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        dx = self.buffer("dx", self.x_shape, dy.dtype, zero=True)
+        half = (dy * (0.5 ** self.ndim)).astype(dy.dtype, copy=False)
+        if self.ndim == 1:
+            n = dy.shape[0]
+            dx[0:2 * n:2] = half
+            dx[1:2 * n:2] = half
+        else:
+            h, w = dy.shape[:2]
+            for i in (0, 1):
+                for j in (0, 1):
+                    dx[i:2 * h:2, j:2 * w:2] = half
+        return dx
+
+
+class GlobalAvgPool(Layer):
+    """Mean over all positions: (..., B, C) -> (B, C)."""
+
+    def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
+        self.x_shape = x.shape
+        n = int(np.prod(x.shape[:-2]))
+        self.n = n
+        return colsum(x.reshape(n, -1)).reshape(x.shape[-2:]) / x.dtype.type(n)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        dx = self.buffer("dx", self.x_shape, dy.dtype)
+        np.copyto(dx, dy / dy.dtype.type(self.n))
+        return dx
+
+
+class Linear(Layer):
+    """(B, C_in) @ W (C_in, C_out) + b."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray) -> None:
+        super().__init__()
+        self._set("w", weight)
+        self._set("b", bias)
+
+    def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
+        self.x = x
+        return x @ self.params["w"] + self.params["b"]
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        np.matmul(self.x.T, dy, out=self.grads["w"])
+        self.grads["b"][...] = dy.sum(axis=0)
+        return dy @ self.params["w"].T
+
+
+def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray):
+    """Mean cross-entropy, its gradient w.r.t. the logits, and the per-sample correctness."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    ez = np.exp(z)
+    s = ez.sum(axis=1, keepdims=True)
+    n = logits.shape[0]
+    idx = np.arange(n)
+    loss = float(np.mean(np.log(s[:, 0]) - z[idx, labels]))
+    grad = ez / s
+    grad[idx, labels] -= 1
+    grad /= n
+    correct = logits.argmax(axis=1) == labels
+    return loss, grad, correct

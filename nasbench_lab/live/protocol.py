@@ -1,0 +1,59 @@
+"""Training protocols: everything that fixes what one training of one architecture means."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A complete, hashable description of one training run (apart from the arch and seed).
+
+    The data (generation and train/valid/test split) depends only on `data_seed`, so every
+    architecture and every training seed sees the same splits; the training seed fixes the
+    initial weights and the batch order.
+    """
+
+    name: str = "custom"
+    dataset: str = "mnist1d"        # "mnist1d" or "digits"
+    n_train: int = 4000
+    n_valid: int = 1000
+    n_test: int = 1000
+    data_seed: int = 0
+    channels: int = 8               # C: width of the first stage (then 2C, 4C)
+    cells_per_stage: int = 1        # N
+    epochs: int = 10
+    batch_size: int = 256           # fixed: the last incomplete batch of an epoch is dropped
+    lr: float = 0.1                 # peak learning rate; cosine to zero over all steps
+    momentum: float = 0.9           # Nesterov
+    weight_decay: float = 5e-4
+    eval_batch_size: int = 1000
+    latency_batch_size: int = 1
+    latency_repeats: int = 10
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Protocol":
+        return cls(**d)
+
+    def replace(self, **changes) -> "Protocol":
+        return replace(self, **changes)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.n_train // self.batch_size
+
+
+#: The protocol of the built-in MNIST-1D table (see the issue note for the measurements).
+BUILTIN_PROTOCOL = Protocol(name="builtin-mnist1d")
+
+#: A tiny protocol: a table of a few hundred cells builds in about a minute on 2 cores.
+SMALL_PROTOCOL = Protocol(name="small-mnist1d", n_train=1024, n_valid=500, n_test=500,
+                          epochs=3, batch_size=128, lr=0.1, latency_repeats=3)
+
+#: scikit-learn's 8x8 digits, 2-D network (1,797 images in all).
+DIGITS_PROTOCOL = Protocol(name="digits", dataset="digits", n_train=1197, n_valid=300,
+                           n_test=300, channels=8, epochs=10, batch_size=64, lr=0.1)
+
+PROTOCOLS = {p.name: p for p in (BUILTIN_PROTOCOL, SMALL_PROTOCOL, DIGITS_PROTOCOL)}
