@@ -19,6 +19,7 @@ from typing import Mapping, Sequence
 
 import matplotlib
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -45,7 +46,9 @@ def _color(i: int) -> str:
 
 def _new_figure(figsize) -> Figure:
     with matplotlib.rc_context(_RC):
-        return Figure(figsize=figsize, layout="constrained")
+        fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)  # render with Agg, independent of the global backend
+    return fig
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> None:
@@ -249,8 +252,7 @@ def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: 
         ax = fig.add_subplot()
         pmin = 1e-4
         shown = np.clip(p, pmin, 1.0)
-        cmap = matplotlib.colormaps["cividis"].copy()
-        cmap.set_bad("0.92")
+        cmap = matplotlib.colormaps["cividis"].with_extremes(bad="0.92")
         im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=LogNorm(pmin, 1.0))
         fs = 9 if k <= 6 else (8 if k <= 9 else 7)
         for i in range(k):
@@ -339,6 +341,7 @@ def plot_cd_diagram(avg_ranks: Mapping[str, float], cd: float, *, title: str | N
     if figsize is None:
         figsize = (axis_in + 2 * text_in + extra_in, height)
     fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
     w_in, h_in = figsize
     with matplotlib.rc_context(_RC):
         ax = fig.add_axes((0, 0, 1, 1))
