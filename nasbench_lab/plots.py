@@ -213,6 +213,14 @@ def plot_final(samples: Mapping[str, Sequence[float]], ylabel: str,
     return _finish(fig, path)
 
 
+def _p_label(p: float, pmin: float) -> str:
+    if p < pmin:
+        return f"p<{pmin:.0e}".replace("e-0", "e-")
+    if p >= 1:
+        return "p=1"
+    return f"p={p:.3f}" if p >= 0.001 else f"p={p:.0e}".replace("e-0", "e-")
+
+
 def _records_get(rec, key):
     return rec[key] if isinstance(rec, Mapping) else getattr(rec, key)
 
@@ -266,8 +274,7 @@ def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: 
                 rgba = cmap(LogNorm(pmin, 1.0)(shown[i, j]))
                 lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
                 sig = p[i, j] < alpha
-                ptxt = "p<1e-4" if p[i, j] < pmin else (
-                    "p=1" if p[i, j] >= 1 else f"p={p[i, j]:.3f}" if p[i, j] >= 0.001 else f"p={p[i, j]:.0e}")
+                ptxt = _p_label(p[i, j], pmin)
                 ax.text(j, i, f"A12={a12[i, j]:.2f}\n{ptxt}", ha="center", va="center",
                         fontsize=fs, color="black" if lum > 0.5 else "white",
                         fontweight="bold" if sig else "normal")
