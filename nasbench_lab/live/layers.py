@@ -13,6 +13,8 @@ gradients live in the dicts `params` and `grads` (same keys).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -31,6 +33,18 @@ def _ones(m: int, dtype) -> np.ndarray:
     if o is None:
         o = _ONES[key] = np.ones(m, dtype)
     return o
+
+
+def widen(a2: np.ndarray) -> tuple[np.ndarray, int]:
+    """View a C-contiguous (M, C) matrix as (M/r, r*C), so that per-channel broadcasting
+    runs over long rows (numpy is slow broadcasting a vector of 8 over many short rows)."""
+    m, c = a2.shape
+    r = math.gcd(m, max(1, 256 // c))
+    return a2.reshape(m // r, r * c), r
+
+
+def tile(v: np.ndarray, r: int, dtype) -> np.ndarray:
+    return np.tile(np.asarray(v, dtype=dtype), r)
 
 
 class Layer:
@@ -262,53 +276,54 @@ class BatchNorm(Layer):
         x2 = x.reshape(-1, C)
         m = x2.shape[0]
         y = self.buffer("y", x.shape, x.dtype)
-        y2 = y.reshape(-1, C)
         self.train = train
         if train:
-            mean = colsum(x2) / m
-            np.subtract(x2, mean, out=y2)
             sq = self.buffer("sq", x2.shape, x.dtype)
-            np.multiply(y2, y2, out=sq)
-            var = colsum(sq) / m
+            np.multiply(x2, x2, out=sq)
+            mean = colsum(x2).astype(np.float64) / m
+            var = np.maximum(colsum(sq).astype(np.float64) / m - mean * mean, 0.0)
             invstd = 1.0 / np.sqrt(var + self.eps)
-            y2 *= invstd                      # y2 now holds x_hat
-            xhat = self.buffer("xhat", x2.shape, x.dtype)
-            np.copyto(xhat, y2)
-            self.xhat, self.invstd, self.m = xhat, invstd, m
-            y2 *= g
-            y2 += b
+            scale = g * invstd
+            shift = b - mean * scale
+            self.x, self.mean, self.invstd, self.scale, self.m = x, mean, invstd, scale, m
             mom = self.momentum
             self.running_mean *= 1 - mom
             self.running_mean += mom * mean
             self.running_var *= 1 - mom
             self.running_var += (mom * m / max(m - 1, 1)) * var
         else:
-            scale = g / np.sqrt(self.running_var + self.eps)
+            scale = g / np.sqrt(self.running_var.astype(np.float64) + self.eps)
             shift = b - self.running_mean * scale
-            np.multiply(x2, scale, out=y2)
-            y2 += shift
+        xw, r = widen(x2)
+        yw = y.reshape(xw.shape)
+        np.multiply(xw, tile(scale, r, x.dtype), out=yw)
+        yw += tile(shift, r, x.dtype)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if not self.train:
             raise RuntimeError("BatchNorm.backward after an eval-mode forward")
-        g = self.params["gamma"]
         C = dy.shape[-1]
         d2 = dy.reshape(-1, C)
-        xhat, m = self.xhat, self.m
-        dbeta = colsum(d2)
+        x2 = self.x.reshape(-1, C)
+        m, mean, invstd, scale = self.m, self.mean, self.invstd, self.scale
         t = self.buffer("bt", d2.shape, dy.dtype)
-        np.multiply(d2, xhat, out=t)
-        dgamma = colsum(t)
+        np.multiply(d2, x2, out=t)
+        dbeta = colsum(d2).astype(np.float64)
+        dgamma = invstd * (colsum(t) - mean * dbeta)
         self.grads["gamma"][...] = dgamma
         self.grads["beta"][...] = dbeta
-        # dx = gamma*invstd * (dy - dbeta/m - xhat*dgamma/m)
+        # dx = scale * (dy - dbeta/m - xhat*dgamma/m) = scale*dy + k2*x + k3
+        k2 = -scale * invstd * dgamma / m
+        k3 = -scale * dbeta / m - k2 * mean
         dx = self.buffer("dx", dy.shape, dy.dtype)
-        dx2 = dx.reshape(-1, C)
-        np.multiply(xhat, dgamma / m, out=dx2)
-        np.subtract(d2, dx2, out=dx2)
-        dx2 -= dbeta / m
-        dx2 *= g * self.invstd
+        dw, r = widen(d2)
+        dxw = dx.reshape(dw.shape)
+        tw = t.reshape(dw.shape)
+        np.multiply(dw, tile(scale, r, dy.dtype), out=dxw)
+        np.multiply(x2.reshape(dw.shape), tile(k2, r, dy.dtype), out=tw)
+        dxw += tw
+        dxw += tile(k3, r, dy.dtype)
         return dx
 
 
@@ -316,13 +331,15 @@ class BatchNorm(Layer):
 class ReLU(Layer):
     def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
         y = self.buffer("y", x.shape, x.dtype)
-        np.maximum(x, 0, out=y)
-        self.y = y
+        mask = self.buffer("mask", x.shape, np.bool_)
+        np.greater(x, 0, out=mask)
+        np.multiply(x, mask, out=y)
+        self.mask = mask
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         dx = self.buffer("dx", dy.shape, dy.dtype)
-        np.multiply(dy, self.y > 0, out=dx)
+        np.multiply(dy, self.mask, out=dx)
         return dx
 
 

@@ -1,0 +1,254 @@
+"""Benchmark: the numpy live trainer against the same network, data and protocol in
+PyTorch (CPU, eager), side by side in one process, one thread each.
+
+PyTorch is a benchmark-only reference (`pip install torch`), never a dependency of
+nasbench_lab. The torch network is built from the same compiled cell program with the
+same initial weights, sees the same batches in the same order, and uses the same
+optimiser (torch.optim.SGD, Nesterov, weight decay) and per-step cosine schedule.
+
+    python analysis/bench_live.py                 # builtin protocol, 8 archs, seed 0
+    python analysis/bench_live.py --seeds 0 1 --protocol small-mnist1d
+
+Writes its report to analysis/bench_live.txt as well as stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nasbench_lab.live.data import load_data  # noqa: E402
+from nasbench_lab.live.network import Cell, ResBlock, ReLUConvBN  # noqa: E402
+from nasbench_lab.live.protocol import PROTOCOLS  # noqa: E402
+from nasbench_lab.live.trainer import (build_network, cosine_lr,  # noqa: E402
+                                       train_architecture)
+from nasbench_lab.spaces import NB201  # noqa: E402
+
+ARCHS = [  # fixed: from cheap to expensive, good to bad
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|",
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+    "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|",
+    "|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|",
+    "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|",
+    "|none~0|+|nor_conv_3x3~0|none~1|+|none~0|skip_connect~1|nor_conv_3x3~2|",
+    "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|avg_pool_3x3~1|none~2|",
+    "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+]
+
+
+# ----------------------------------------------------------------------- torch reference
+def torch_network(arch, protocol, seed):
+    """The numpy network's exact twin in torch (same program, same initial weights)."""
+    import torch
+    from torch import nn
+
+    npnet = build_network(NB201.from_string(arch) if isinstance(arch, str) else arch,
+                          protocol, seed)
+    ndim = npnet.ndim
+    ConvT = nn.Conv1d if ndim == 1 else nn.Conv2d
+    BNT = nn.BatchNorm1d if ndim == 1 else nn.BatchNorm2d
+
+    def conv(w, stride=1):  # numpy (taps, cin, cout) -> torch (cout, cin, k[, k])
+        taps, cin, cout = w.shape
+        k = 3 if taps in (3, 9) else 1
+        m = ConvT(cin, cout, k, stride=stride, padding=k // 2, bias=False)
+        wt = np.transpose(w, (2, 1, 0)).reshape((cout, cin) + (k,) * ndim)
+        with torch.no_grad():
+            m.weight.copy_(torch.from_numpy(np.ascontiguousarray(wt)))
+        return m
+
+    def rcb(mod: ReLUConvBN, stride=1):
+        return nn.Sequential(conv(mod.conv.params["w"], stride), BNT(mod.conv.cout))
+
+    class TCell(nn.Module):
+        def __init__(self, cell: Cell):
+            super().__init__()
+            self.prog = cell.prog
+            self.ops = nn.ModuleDict()
+            for ins in cell.prog:
+                if ins[0] == "rcb":
+                    self.ops[str(ins[1])] = rcb(cell.ops[ins[1]])
+                elif ins[0] == "pool":
+                    self.ops[str(ins[1])] = (nn.AvgPool1d if ndim == 1 else nn.AvgPool2d)(
+                        3, stride=1, padding=1, count_include_pad=False)
+
+        def forward(self, x):
+            vals = {0: x}
+            for ins in self.prog:
+                kind, v = ins[0], ins[1]
+                if kind == "relu":
+                    vals[v] = torch.relu(vals[ins[2]])
+                elif kind in ("rcb", "pool"):
+                    vals[v] = self.ops[str(v)](vals[ins[2]])
+                elif kind == "sum":
+                    acc = None
+                    for c, a in ins[2]:
+                        t = vals[a] if c == 1 else c * vals[a]
+                        acc = t if acc is None else acc + t
+                    vals[v] = acc
+                else:
+                    vals[v] = torch.zeros_like(x)
+            return vals[self.prog[-1][1]] if self.prog else x
+
+    class TRes(nn.Module):
+        def __init__(self, blk: ResBlock):
+            super().__init__()
+            self.a = rcb(blk.a, stride=2)
+            self.b = rcb(blk.b)
+            self.pool = (nn.AvgPool1d if ndim == 1 else nn.AvgPool2d)(2, 2)
+            self.short = conv(blk.short.params["w"])
+
+        def forward(self, x):
+            h = self.b(torch.relu(self.a(torch.relu(x))))
+            return h + self.short(self.pool(x))
+
+    class TNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(conv(npnet.stem.params["w"]), BNT(npnet.C))
+            self.blocks = nn.Sequential(*[TCell(b) if isinstance(b, Cell) else TRes(b)
+                                          for b in npnet.blocks])
+            c = npnet.last_bn.params["gamma"].shape[0]
+            self.last = nn.Sequential(BNT(c), nn.ReLU())
+            self.fc = nn.Linear(c, npnet.fc.params["w"].shape[1])
+            with torch.no_grad():
+                self.fc.weight.copy_(torch.from_numpy(npnet.fc.params["w"].T.copy()))
+                self.fc.bias.copy_(torch.from_numpy(npnet.fc.params["b"].copy()))
+
+        def forward(self, x):
+            h = self.last(self.blocks(self.stem(x)))
+            return self.fc(h.mean(dim=tuple(range(2, 2 + ndim))))
+
+    return TNet()
+
+
+def to_torch_layout(x):
+    """(L, N, C) -> (N, C, L); (H, W, N, C) -> (N, C, H, W)."""
+    return np.ascontiguousarray(np.moveaxis(np.moveaxis(x, -2, 0), -1, 1))
+
+
+def torch_train(arch, protocol, seed):
+    """Same protocol as train_architecture, in torch; returns (curves dict, train seconds)."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    data = load_data(protocol)
+    net = torch_network(arch, protocol, seed)
+    opt = torch.optim.SGD(net.parameters(), lr=protocol.lr, momentum=protocol.momentum,
+                          nesterov=True, weight_decay=protocol.weight_decay)
+    lossf = torch.nn.CrossEntropyLoss()
+    xtr = torch.from_numpy(to_torch_layout(data.train.x))
+    ytr = torch.from_numpy(data.train.y)
+    evals = [(torch.from_numpy(to_torch_layout(s.x)), torch.from_numpy(s.y))
+             for s in (data.valid, data.test)]
+    rng = np.random.default_rng([seed, 0x5EED])  # same batch order as the numpy trainer
+    bs, E = protocol.batch_size, protocol.epochs
+    spe = len(data.train) // bs
+    total, step = E * spe, 0
+    curves = {k: [] for k in ("train_loss", "valid_acc", "test_acc", "train_time", "eval_time")}
+    for _ in range(E):
+        t0 = time.perf_counter()
+        net.train()
+        perm = torch.from_numpy(rng.permutation(len(ytr)))
+        ls = 0.0
+        for b in range(spe):
+            idx = perm[b * bs:(b + 1) * bs]
+            for g in opt.param_groups:
+                g["lr"] = cosine_lr(protocol.lr, step, total)
+            opt.zero_grad(set_to_none=True)
+            loss = lossf(net(xtr[idx]), ytr[idx])
+            loss.backward()
+            opt.step()
+            step += 1
+            ls += float(loss)
+        t1 = time.perf_counter()
+        net.eval()
+        with torch.no_grad():
+            accs = []
+            for x, y in evals:
+                correct = 0
+                for i in range(0, len(y), protocol.eval_batch_size):
+                    out = net(x[i:i + protocol.eval_batch_size])
+                    correct += int((out.argmax(1) == y[i:i + protocol.eval_batch_size]).sum())
+                accs.append(100.0 * correct / len(y))
+        curves["train_loss"].append(ls / spe)
+        curves["valid_acc"].append(accs[0])
+        curves["test_acc"].append(accs[1])
+        curves["train_time"].append(t1 - t0)
+        curves["eval_time"].append(time.perf_counter() - t1)
+    return curves
+
+
+# ----------------------------------------------------------------------- benchmark
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--protocol", default="builtin-mnist1d", choices=sorted(PROTOCOLS))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--archs", type=int, default=len(ARCHS), help="first K fixed archs")
+    ap.add_argument("--out", default=str(Path(__file__).with_suffix(".txt")))
+    args = ap.parse_args(argv)
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    torch.set_num_threads(1)
+    protocol = PROTOCOLS[args.protocol]
+    lines: list[str] = []
+
+    def say(s=""):
+        print(s, flush=True)
+        lines.append(s)
+
+    load_data(protocol)  # generate / load the data outside the timings
+    say(f"bench_live: numpy live trainer vs PyTorch {torch.__version__} CPU, 1 thread each")
+    say(f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)")
+    say(f"protocol: {protocol.to_dict()}")
+    say("times are total wall seconds per training (train epochs + valid/test passes, "
+        "numpy also includes latency measurement); numpy and torch interleaved per arch")
+    say("")
+    hdr = f"{'arch (canonical key)':58s} seed  np_s   torch_s  ratio  np_test  torch_test"
+    say(hdr)
+    ratios, rows = [], []
+    with threadpool_limits(limits=1):
+        for arch in ARCHS[:args.archs]:
+            key = NB201.canonical_key(NB201.from_string(arch))
+            for seed in args.seeds:
+                t = time.perf_counter()
+                r = train_architecture(arch, protocol, seed)
+                t_np = time.perf_counter() - t
+                t = time.perf_counter()
+                c = torch_train(arch, protocol, seed)
+                t_t = time.perf_counter() - t
+                ratios.append(t_t / t_np)
+                rows.append((key, seed, t_np, t_t, r.test_acc[-1], c["test_acc"][-1]))
+                say(f"{key[:58]:58s} {seed:4d} {t_np:6.2f} {t_t:8.2f} {t_t / t_np:6.2f} "
+                    f"{r.test_acc[-1]:8.1f} {c['test_acc'][-1]:10.1f}")
+    a = np.array([(r[2], r[3], r[4], r[5]) for r in rows])
+    say("")
+    say(f"median time per training: numpy {np.median(a[:, 0]):.2f} s, torch "
+        f"{np.median(a[:, 1]):.2f} s; mean numpy {a[:, 0].mean():.2f} s, torch {a[:, 1].mean():.2f} s")
+    say(f"speed-up torch/numpy: median {np.median(ratios):.2f}x, min {min(ratios):.2f}x, "
+        f"max {max(ratios):.2f}x over {len(ratios)} trainings")
+    d = a[:, 2] - a[:, 3]
+    say(f"final test accuracy, numpy minus torch: mean {d.mean():+.2f}, "
+        f"mean |diff| {np.abs(d).mean():.2f}, max |diff| {np.abs(d).max():.2f} points")
+    say(f"blas: {[(i.get('internal_api'), i.get('num_threads')) for i in threadpool_info()]}")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
