@@ -15,8 +15,13 @@ _REGISTRY: dict[str, type[Strategy]] = {}
 _BUILTIN_MODULES = (
     "nasbench_lab.strategies.random_search",
     "nasbench_lab.strategies.evolution",
+    "nasbench_lab.strategies.reinforce",
+    "nasbench_lab.strategies.local_search",
+    "nasbench_lab.strategies.bananas",
+    "nasbench_lab.strategies.gradient_surrogate",
+    "nasbench_lab.strategies.hyperband",
 )
-_OPTIONAL_MODULES = ()  # modules that need an optional extra; skipped when it is missing
+_OPTIONAL_MODULES = ("nasbench_lab.strategies.optuna_adapter",)  # modules that need an optional extra; skipped when it is missing
 _loaded = False
 
 

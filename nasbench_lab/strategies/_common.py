@@ -1,0 +1,65 @@
+"""Helpers shared by the built-in strategies: canonical-key bookkeeping and unseen sampling.
+
+Nothing here touches global random state; every random choice takes the caller's
+`numpy.random.Generator`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nasbench_lab.spaces import Arch, SearchSpace
+
+# per-space list of canonical keys by index; built lazily (NB201: ~0.2 s, once per process)
+_ALL_KEYS: dict[str, list] = {}
+
+
+def all_keys(space: SearchSpace) -> list:
+    keys = _ALL_KEYS.get(space.name)
+    if keys is None:
+        keys = [space.canonical_key(space.from_index(i)) for i in range(space.size)]
+        _ALL_KEYS[space.name] = keys
+    return keys
+
+
+def sample_unseen(space: SearchSpace, rng: np.random.Generator, seen, max_tries: int = 100) -> Arch | None:
+    """A uniform sample whose canonical key is not in `seen` (a set or dict of keys).
+
+    Tries `max_tries` plain samples first (cheap while most of the space is unseen); then
+    enumerates the space and picks uniformly among the architectures with an unseen key.
+    Returns None when every canonical key has been seen: the space is exhausted.
+    """
+    for _ in range(max_tries):
+        arch = space.sample(rng)
+        if space.canonical_key(arch) not in seen:
+            return arch
+    keys = all_keys(space)
+    free = [i for i, k in enumerate(keys) if k not in seen]
+    if not free:
+        return None
+    return space.from_index(free[int(rng.integers(len(free)))])
+
+
+def encode(space: SearchSpace, arch: Arch, encoding: str) -> np.ndarray:
+    """'path' (BANANAS path encoding, where the space has one) or 'onehot'."""
+    if encoding == "path" and hasattr(space, "encode_path"):
+        return space.encode_path(arch)
+    return space.encode_onehot(arch)
+
+
+def adam_step(params: list, grads: list, state: dict, lr: float, b1: float = 0.9, b2: float = 0.999,
+              eps: float = 1e-8) -> None:
+    """One in-place Adam step over a list of arrays; `state` holds the moments and step count."""
+    if not state:
+        state["t"] = 0
+        state["m"] = [np.zeros_like(p) for p in params]
+        state["v"] = [np.zeros_like(p) for p in params]
+    state["t"] += 1
+    t = state["t"]
+    c1 = 1 - b1 ** t
+    c2 = 1 - b2 ** t
+    for p, g, m, v in zip(params, grads, state["m"], state["v"]):
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        p -= lr * (m / c1) / (np.sqrt(v / c2) + eps)

@@ -1,0 +1,113 @@
+"""BANANAS-style predictor-guided search (White, Neiswanger & Savani, 2021)."""
+from __future__ import annotations
+
+import numpy as np
+
+from nasbench_lab import NasbenchError
+from nasbench_lab.strategies import register
+from nasbench_lab.strategies._common import encode, sample_unseen
+from nasbench_lab.strategies._mlp import MLPEnsemble
+from nasbench_lab.strategies.base import Ask, Observation, Strategy
+
+
+@register
+class Bananas(Strategy):
+    """Bayesian optimisation with an ensemble of small neural predictors on the path encoding.
+
+    The first `num_init` queries are uniform samples. Then, every `batch` queries: fit an
+    ensemble of `ensemble` tanh MLPs (`layers` x `hidden`, full-batch Adam, `fit_steps`
+    steps, warm-started from the previous fit) on the encodings of the architectures seen so
+    far and their validation accuracies; generate `num_candidates` candidates by mutating
+    the `top_k` best architectures (one to `max_mutations` mutations each); score them with
+    the acquisition; queue the best `batch`. The acquisition is independent Thompson
+    sampling ("its": one draw per candidate from a normal with the ensemble's mean and
+    standard deviation, BANANAS's default) or an upper confidence bound ("ucb": mean +
+    `kappa` x std).
+
+    Deduplication is part of the method: candidates whose canonical key was already queried
+    (or is already queued) are dropped, so no cell is paid for twice. Failed (NaN)
+    trainings are kept out of the predictor's data but their keys count as seen. When every
+    canonical key has been queried, `ask` returns None.
+
+    Parameters:
+      num_init (10), batch (10), num_candidates (100), top_k (10), max_mutations (1),
+      ensemble (5), hidden (32), layers (2), fit_steps (150), lr (0.01),
+      acquisition ("its"), kappa (1.0),
+      encoding ("path"): "path" (falls back to one-hot on a space without a path encoding)
+        or "onehot".
+    """
+
+    name = "bananas"
+    defaults = {"num_init": 10, "batch": 10, "num_candidates": 100, "top_k": 10, "max_mutations": 1,
+                "ensemble": 5, "hidden": 32, "layers": 2, "fit_steps": 150, "lr": 0.01,
+                "acquisition": "its", "kappa": 1.0, "encoding": "path"}
+    deduplicates = True
+
+    def __init__(self, context, rng, **params):
+        super().__init__(context, rng, **params)
+        p = self.params
+        if p["acquisition"] not in ("its", "ucb"):
+            raise NasbenchError(f"bananas: acquisition must be 'its' or 'ucb', got {p['acquisition']!r}")
+        if min(p["num_init"], p["batch"], p["num_candidates"], p["top_k"], p["ensemble"], p["hidden"],
+               p["layers"], p["max_mutations"]) < 1:
+            raise NasbenchError("bananas: sizes and counts must be >= 1")
+        self.seen: dict = {}      # canonical key -> score (NaN for a failed training)
+        self.X: list = []
+        self.y: list = []
+        self.archs: list = []      # (score, arch) of finite observations
+        self.queue: list = []
+        self.model: MLPEnsemble | None = None
+        self._adam: dict = {}
+        self.fits = 0
+
+    def _enc(self, arch) -> np.ndarray:
+        return encode(self.space, arch, self.params["encoding"])
+
+    def _propose(self) -> None:
+        p = self.params
+        X = np.asarray(self.X, dtype=float)
+        if self.model is None:
+            self.model = MLPEnsemble(X.shape[1], members=p["ensemble"], hidden=p["hidden"],
+                                     layers=p["layers"], rng=self.rng)
+            self._adam = {}
+        self.model.fit(X, np.asarray(self.y), steps=p["fit_steps"], lr=p["lr"], warm=self._adam)
+        self.fits += 1
+        parents = [a for _, a in sorted(self.archs, key=lambda t: -t[0])[:p["top_k"]]]
+        cands, keys = [], set()
+        for i in range(p["num_candidates"]):
+            a = parents[i % len(parents)]
+            for _ in range(int(self.rng.integers(1, p["max_mutations"] + 1))):
+                a = self.space.mutate(a, self.rng)
+            k = self.space.canonical_key(a)
+            if k in self.seen or k in keys:
+                continue
+            keys.add(k)
+            cands.append(a)
+        if not cands:
+            return
+        pred = self.model.predict(np.stack([self._enc(a) for a in cands]))  # (E, n)
+        mu, sd = pred.mean(0), pred.std(0)
+        if p["acquisition"] == "its":
+            acq = mu + sd * self.rng.standard_normal(mu.shape)
+        else:
+            acq = mu + p["kappa"] * sd
+        order = np.argsort(-acq, kind="stable")[:p["batch"]]
+        self.queue = [cands[i] for i in order[::-1]]  # pop() takes the best first
+
+    def ask(self) -> Ask | None:
+        if not self.queue and len(self.seen) >= self.params["num_init"] and len(self.y) >= 2:
+            self._propose()
+        while self.queue:
+            a = self.queue.pop()
+            if self.space.canonical_key(a) not in self.seen:
+                return Ask(a)
+        arch = sample_unseen(self.space, self.rng, self.seen)
+        return None if arch is None else Ask(arch)
+
+    def tell(self, ask: Ask, obs: Observation) -> None:
+        v = obs.valid_acc
+        self.seen[self.space.canonical_key(ask.arch)] = v
+        if v == v:
+            self.X.append(self._enc(ask.arch))
+            self.y.append(float(v))
+            self.archs.append((float(v), ask.arch))

@@ -1,0 +1,129 @@
+"""Run any Optuna sampler as a strategy, through Optuna's ask/tell interface.
+
+Optional: needs `pip install 'nasbench_lab[optuna]'`. Without Optuna this module raises
+ImportError on import and the registry skips it (the strategy is then not listed).
+"""
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+if importlib.util.find_spec("optuna") is None:  # checked cheaply; optuna itself loads lazily
+    raise ImportError("the optuna strategy needs Optuna: pip install 'nasbench_lab[optuna]'")
+
+from nasbench_lab import NasbenchError  # noqa: E402
+from nasbench_lab.strategies import register  # noqa: E402
+from nasbench_lab.strategies._common import sample_unseen  # noqa: E402
+from nasbench_lab.strategies.base import Ask, Observation, Strategy  # noqa: E402
+
+SAMPLERS = ("tpe", "random", "nsga2", "qmc", "bruteforce")
+
+
+def make_sampler(name, seed: int, n_startup_trials: int):
+    """An Optuna sampler by name, seeded; `name` may also be a callable seed -> sampler."""
+    import optuna
+
+    if callable(name):
+        return name(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ExperimentalWarning of some samplers
+        if name == "tpe":
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials)
+        if name == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if name == "nsga2":
+            return optuna.samplers.NSGAIISampler(seed=seed)
+        if name == "qmc":
+            return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+        if name == "bruteforce":
+            return optuna.samplers.BruteForceSampler(seed=seed)
+    raise NasbenchError(f"optuna: unknown sampler {name!r}; valid: {', '.join(SAMPLERS)} "
+                        "(or, from Python, a callable seed -> optuna sampler)")
+
+
+@register
+class OptunaStrategy(Strategy):
+    """An Optuna study driven by ask/tell: one categorical parameter per decision.
+
+    Each ask is `study.ask(distributions)`; the trial's parameters become the architecture;
+    each tell is `study.tell(trial, valid_acc)` (direction maximize), or a FAILED trial for a
+    NaN validation accuracy (Optuna refuses NaN values). The sampler is seeded from the
+    strategy's generator, so runs are reproducible; Optuna's log level is set to WARNING.
+
+    Deduplication (on by default): when the sampler proposes a cell whose canonical key was
+    already queried, the trial is told the cached result at no cost and the sampler asked
+    again (up to `max_tries` times); then an unseen cell is drawn uniformly and added to the
+    study as a completed trial once observed. So no cell is paid for twice, and when every
+    canonical key has been queried `ask` returns None.
+
+    Parameters:
+      sampler ("tpe"): one of tpe, random, nsga2, qmc, bruteforce; from Python also any
+        callable seed -> optuna.samplers.BaseSampler.
+      n_startup_trials (10): random trials before TPE starts modelling (TPE only).
+      dedup (True): skip known canonical keys, as above.
+      max_tries (20): sampler proposals per ask before falling back to a uniform unseen cell.
+    """
+
+    name = "optuna"
+    defaults = {"sampler": "tpe", "n_startup_trials": 10, "dedup": True, "max_tries": 20}
+    deduplicates = True
+
+    def __init__(self, context, rng, **params):
+        super().__init__(context, rng, **params)
+        import optuna
+        from optuna.distributions import CategoricalDistribution
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        seed = int(rng.integers(2 ** 31 - 1))
+        sampler = make_sampler(self.params["sampler"], seed, self.params["n_startup_trials"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.study = optuna.create_study(direction="maximize", sampler=sampler)
+        self.dists = {f"d{i}": CategoricalDistribution(list(range(self.space.n_options)))
+                      for i in range(self.space.n_decisions)}
+        self.cache: dict = {}   # canonical key -> observed valid_acc (NaN: failed)
+        self._trial = None      # the Optuna trial behind the last ask (None: a fallback cell)
+
+    def _tell_value(self, trial, v: float) -> None:
+        from optuna.trial import TrialState
+
+        if v != v:
+            self.study.tell(trial, state=TrialState.FAIL)
+        else:
+            self.study.tell(trial, float(v))
+
+    def ask(self) -> Ask | None:
+        dedup = self.params["dedup"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(self.params["max_tries"] if dedup else 1):
+                trial = self.study.ask(self.dists)
+                arch = self.space.make([trial.params[f"d{i}"] for i in range(self.space.n_decisions)])
+                key = self.space.canonical_key(arch)
+                if not dedup or key not in self.cache:
+                    self._trial = trial
+                    return Ask(arch)
+                self._tell_value(trial, self.cache[key])
+        arch = sample_unseen(self.space, self.rng, self.cache)
+        self._trial = None
+        return None if arch is None else Ask(arch)
+
+    def tell(self, ask: Ask, obs: Observation) -> None:
+        import optuna
+        from optuna.trial import TrialState
+
+        v = float(obs.valid_acc)
+        self.cache[self.space.canonical_key(ask.arch)] = v
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self._trial is not None:
+                self._tell_value(self._trial, v)
+            else:
+                params = {f"d{i}": c for i, c in enumerate(ask.arch.choices)}
+                if v == v:
+                    t = optuna.trial.create_trial(params=params, distributions=self.dists, value=v)
+                else:
+                    t = optuna.trial.create_trial(params=params, distributions=self.dists,
+                                                  state=TrialState.FAIL)
+                self.study.add_trial(t)
+        self._trial = None
