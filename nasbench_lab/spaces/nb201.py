@@ -148,3 +148,73 @@ class NB201Space(SearchSpace):
 
 
 NB201 = NB201Space()
+
+
+class NB201Reduced(NB201Space):
+    """NB201's cell restricted to a subset of the ops (same edges, same semantics).
+
+    Index: the plain base-k code of the choices (decision 0 least significant). Its cells
+    map to NB201 cells (`to_nb201`), so canonical keys and training are NB201's.
+    """
+
+    def __init__(self, name: str, ops: tuple[str, ...]):
+        bad = [o for o in ops if o not in OPS]
+        if bad or len(set(ops)) != len(ops) or len(ops) < 2:
+            raise SpaceError(f"reduced NB201 space needs >= 2 distinct ops from {', '.join(OPS)}, got {ops}")
+        self.name = name
+        self.ops = tuple(ops)
+        self.n_options = len(ops)
+        self._codes = tuple(OPS.index(o) for o in ops)
+
+    def to_nb201(self, arch: Arch) -> Arch:
+        return Arch(NB201.name, tuple(self._codes[c] for c in self.check(arch).choices))
+
+    def from_nb201(self, arch: Arch) -> Arch:
+        try:
+            return Arch(self.name, tuple(self._codes.index(c) for c in arch.choices))
+        except ValueError:
+            raise SpaceError(f"{arch} uses an op outside {self.name}'s ops ({', '.join(self.ops)})") from None
+
+    def to_string(self, arch: Arch) -> str:
+        return NB201.to_string(self.to_nb201(arch))
+
+    def from_string(self, text: str) -> Arch:
+        return self.from_nb201(NB201.from_string(text))
+
+    def to_index(self, arch: Arch) -> int:
+        k = self.n_options
+        return sum(c * k ** i for i, c in enumerate(self.check(arch).choices))
+
+    def from_index(self, index: int) -> Arch:
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)) \
+                or not 0 <= index < self.size:
+            raise SpaceError(f"{self.name} index must be an integer in 0..{self.size - 1}, got {index!r}")
+        k = self.n_options
+        return Arch(self.name, tuple((int(index) // k ** i) % k for i in range(6)))
+
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        self.check(arch)
+        node = int(rng.integers(1, N_NODES))
+        incoming = [e for e, (to, _) in enumerate(EDGES) if to == node]
+        e = incoming[int(rng.integers(len(incoming)))]
+        new = int(rng.integers(self.n_options - 1))
+        new += new >= arch.choices[e]
+        ch = list(arch.choices)
+        ch[e] = new
+        return Arch(self.name, tuple(ch))
+
+    def canonical_key(self, arch: Arch) -> str:
+        return NB201.canonical_key(self.to_nb201(arch))
+
+    def is_disconnected(self, arch: Arch) -> bool:
+        return NB201.is_disconnected(self.to_nb201(arch))
+
+    def live_edges(self, arch: Arch) -> tuple[bool, ...]:
+        return NB201.live_edges(self.to_nb201(arch))
+
+    def encode_path(self, arch: Arch) -> np.ndarray:
+        return NB201.encode_path(self.to_nb201(arch))
+
+
+#: the small space of the small table: none, skip and conv3x3 on NB201's six edges
+NB201_3OPS = NB201Reduced("nb201-3ops", ("none", "skip_connect", "nor_conv_3x3"))

@@ -1,0 +1,266 @@
+"""Build a table by training every distinct cell with the live backend.
+
+Crash safety: each finished training is written at once to its own small file in a journal
+folder next to the table (`OUT.parts/`), by an atomic rename, so a build killed at any
+moment (SIGKILL included) loses only the trainings in flight. Rerunning the same command
+skips every training already in the journal and then assembles the table from the journal
+(the table file itself is replaced atomically). Entries of an existing table at OUT are
+moved into the journal first, so a committed partial table resumes too.
+
+Trainings are ordered seed-major: all distinct cells with the first seed, then the next
+seed, so a partial table already covers the whole space with one seed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nasbench_lab import NasbenchError, __version__
+from nasbench_lab.spaces import SearchSpace, get_space
+from nasbench_lab.tables.schema import METRICS
+from nasbench_lab.tables.writer import TableWriter
+
+PART_METRICS = METRICS  # per-epoch curves stored in each journal entry
+PART_STATIC = ("params", "flops", "latency_ms")
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    space: SearchSpace
+    keys: list[str]                 # distinct canonical keys, in build order
+    representative: dict            # key -> index of the arch trained for it
+    members: dict                   # key -> all indices with that key
+    seeds: list[int]
+
+    @property
+    def jobs(self) -> list[tuple[str, int]]:
+        return [(k, s) for s in self.seeds for k in self.keys]
+
+
+def make_plan(space: SearchSpace, seeds, limit: int | None = None) -> BuildPlan:
+    members: dict[str, list[int]] = {}
+    for i in range(space.size):
+        members.setdefault(space.canonical_key(space.from_index(i)), []).append(i)
+    keys = sorted(members, key=lambda k: members[k][0])
+    if limit is not None:
+        rng = np.random.default_rng(12345)  # a fixed, spread-out subset of cells
+        keys = [keys[i] for i in sorted(rng.choice(len(keys), min(limit, len(keys)), replace=False))]
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise NasbenchError(f"--seeds must be distinct integers, got {seeds}")
+    return BuildPlan(space, keys, {k: members[k][0] for k in keys}, {k: members[k] for k in keys}, seeds)
+
+
+def _part_name(key: str, seed: int) -> str:
+    import hashlib
+
+    return f"{hashlib.sha1(key.encode()).hexdigest()[:16]}-s{seed}.npz"
+
+
+def _write_part(parts: Path, key: str, seed: int, result: dict) -> None:
+    path = parts / _part_name(key, seed)
+    tmp = parts / f".{path.name}.{os.getpid()}.tmp"
+    arrays = {m: np.asarray(result[m], dtype=np.float64) for m in PART_METRICS}
+    arrays.update({m: np.float64(result[m]) for m in PART_STATIC})
+    with open(tmp, "wb") as f:
+        np.savez(f, key=np.array(key), seed=np.int64(seed), **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _read_part(path: Path) -> dict:
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def train_job(key: str, seed: int, arch_index: int, space_name: str, protocol_dict: dict) -> dict:
+    """Train one cell (in a worker process); returns per-epoch curves and static metrics."""
+    from nasbench_lab.live.protocol import Protocol
+    from nasbench_lab.live.trainer import train_architecture
+
+    space = get_space(space_name)
+    arch = space.from_index(arch_index)
+    r = train_architecture(space.to_nb201(arch) if hasattr(space, "to_nb201") else arch,
+                           Protocol.from_dict(protocol_dict), seed=seed)
+    out = {m: np.asarray(getattr(r, m), dtype=np.float64) for m in PART_METRICS}
+    out["train_time"] = np.cumsum(out["train_time"])  # the table stores cumulative training time
+    out.update(params=float(r.params), flops=float(r.flops), latency_ms=float(r.latency_ms))
+    return {"key": key, "seed": seed, **out}
+
+
+def _explode_existing(out: Path, parts: Path, plan: BuildPlan) -> int:
+    """Move the entries of an existing (partial) table at `out` into the journal."""
+    from nasbench_lab.tables.table import Table, TableError
+
+    if not out.exists():
+        return 0
+    try:
+        t = Table(out)
+    except TableError as e:
+        raise NasbenchError(f"{out} exists but cannot be read ({e}); move it away to rebuild") from None
+    with t:
+        sch = t.schedule(None)
+        present = t.present(sch.name)
+        arrays = {m: t.array(sch.name, m) for m in PART_METRICS if m in sch.metrics}
+        static = {m: t.static(m) for m in PART_STATIC if m in t._h5.get("static", {})}
+        n = 0
+        for k in plan.keys:
+            i = plan.representative[k]
+            for s in plan.seeds:
+                if str(s) not in sch.seeds:
+                    continue
+                col = sch.seeds.index(str(s))
+                if not present[i, col] or (parts / _part_name(k, s)).exists():
+                    continue
+                res = {m: arrays[m][i, col] for m in arrays}
+                res.update({m: static[m][i] for m in static})
+                _write_part(parts, k, s, res)
+                n += 1
+    return n
+
+
+def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str = "nb201",
+                name: str | None = None, limit: int | None = None, workers: int = 1,
+                dask_scheduler: str | None = None, progress: bool | None = None,
+                max_jobs: int | None = None, log=print) -> dict:
+    """Train what is missing, then assemble the table at `out`. Returns a summary dict.
+
+    max_jobs: stop after that many new trainings (then assemble the partial table)."""
+    import sys
+
+    out = Path(out)
+    if out.suffix != ".h5":
+        raise NasbenchError(f"--out must end in .h5, got {out}")
+    sp = get_space(space)
+    plan = make_plan(sp, seeds, limit)
+    parts = out.with_name(out.name + ".parts")
+    parts.mkdir(parents=True, exist_ok=True)
+    meta_path = parts / "build.json"
+    meta = {"protocol": protocol.to_dict(), "seeds": plan.seeds, "space": sp.name, "limit": limit}
+    if meta_path.exists():
+        old = json.loads(meta_path.read_text())
+        if {k: old.get(k) for k in meta} != meta:
+            raise NasbenchError(f"{parts} belongs to a build with another protocol, seeds, space or "
+                                "limit; use another --out or delete that folder")
+    else:
+        meta_path.write_text(json.dumps(meta, sort_keys=True))
+    moved = _explode_existing(out, parts, plan)
+    todo = [(k, s) for k, s in plan.jobs if not (parts / _part_name(k, s)).exists()]
+    total_jobs = len(plan.jobs)
+    already = total_jobs - len(todo)
+    if max_jobs is not None:
+        todo = todo[:max_jobs]
+    log(f"build {out.name}: {len(plan.keys)} distinct cells x {len(plan.seeds)} seeds = {total_jobs} "
+        f"trainings; {already} already done{f' ({moved} taken from the existing table)' if moved else ''}, "
+        f"{len(todo)} to train now")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    t0 = time.perf_counter()
+    if todo:
+        from tqdm.auto import tqdm
+
+        pdict = protocol.to_dict()
+        calls = [(k, s, plan.representative[k], sp.name, pdict) for k, s in todo]
+        bar = tqdm(total=len(calls), desc="training", unit="cell", disable=not progress, smoothing=0.05)
+        for res in _execute(calls, workers, dask_scheduler):
+            _write_part(parts, res["key"], res["seed"], res)
+            bar.update(1)
+        bar.close()
+    wall = time.perf_counter() - t0
+    summary = assemble(out, plan, protocol, name=name or out.stem)
+    summary.update(new_trainings=len(todo), wall_seconds=wall)
+    log(f"wrote {out} ({summary['done']}/{summary['total']} trainings, {out.stat().st_size / 1e6:.1f} MB, "
+        f"content hash {summary['content_hash'][:12]}); {len(todo)} trained in {wall:.1f} s")
+    return summary
+
+
+def _execute(calls, workers, dask_scheduler):
+    if workers == 1 and not dask_scheduler:
+        for c in calls:
+            yield train_job(*c)
+        return
+    import joblib
+
+    if dask_scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise NasbenchError("--dask-scheduler needs dask: pip install 'nasbench_lab[dask]'") from None
+        try:
+            client = Client(dask_scheduler, timeout="10s")
+        except (OSError, TimeoutError) as e:
+            raise NasbenchError(f"cannot reach the Dask scheduler at {dask_scheduler} ({e})") from None
+        try:
+            with joblib.parallel_config(backend="dask"):
+                yield from joblib.Parallel(return_as="generator_unordered")(
+                    joblib.delayed(train_job)(*c) for c in calls)
+        finally:
+            client.close()
+        return
+    yield from joblib.Parallel(n_jobs=workers, return_as="generator_unordered", batch_size=1)(
+        joblib.delayed(train_job)(*c) for c in calls)
+
+
+def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
+    """Write the table from the journal: every index of a key gets that key's entry."""
+    parts = out.with_name(out.name + ".parts")
+    n, S = plan.space.size, len(plan.seeds)
+    E = int(protocol.epochs)
+    arrays = {m: np.full((n, S, E), np.nan, dtype=np.float32) for m in PART_METRICS}
+    present = np.zeros((n, S), dtype=bool)
+    static = {m: np.full(n, np.nan) for m in PART_STATIC}
+    done = 0
+    train_seconds = 0.0
+    for k in plan.keys:
+        idx = plan.members[k]
+        for c, s in enumerate(plan.seeds):
+            p = parts / _part_name(k, s)
+            if not p.exists():
+                continue
+            try:
+                r = _read_part(p)
+            except (OSError, ValueError, KeyError) as e:
+                raise NasbenchError(f"journal entry {p} is damaged ({type(e).__name__}); delete it and "
+                                    "rerun the build to retrain that cell") from None
+            if str(r["key"]) != k or int(r["seed"]) != s:
+                raise NasbenchError(f"journal entry {p} holds another cell; delete it and rerun")
+            for m in PART_METRICS:
+                arrays[m][idx, c, :] = r[m]
+            present[idx, c] = True
+            for m in PART_STATIC:
+                if np.isnan(static[m][idx[0]]):
+                    static[m][idx] = float(r[m])
+            done += 1
+            train_seconds += float(r["train_time"][-1])
+    total = len(plan.jobs)
+    provenance = {
+        "protocol": protocol.to_dict(), "data_seed": protocol.to_dict().get("data_seed"),
+        "trainer": "nasbench_lab.live (numpy)", "software_version": __version__,
+        "numpy_version": np.__version__, "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "distinct_cells": len(plan.keys), "seeds": plan.seeds,
+        "trainings_done": done, "trainings_total": total, "complete": done == total,
+        "total_train_seconds": round(train_seconds, 2),
+        "note": "cells with the same canonical key share one entry (trained once per seed)",
+    }
+    with TableWriter(out, name=name, space=plan.space, dataset=protocol.dataset, provenance=provenance) as w:
+        sname = str(E)
+        w.add_schedule(sname, epochs=E, recorded_epochs=range(1, E + 1), seeds=plan.seeds,
+                       protocol=protocol.to_dict())
+        for m, a in arrays.items():
+            w.write(sname, m, a)
+        w.set_present(sname, present)
+        for m, a in static.items():
+            w.set_static(m, a)
+    from nasbench_lab.tables.table import Table
+
+    with Table(out) as t:
+        digest = t.content_hash
+    return {"done": done, "total": total, "content_hash": digest, "distinct_cells": len(plan.keys)}

@@ -1,0 +1,86 @@
+"""`nasbench-lab build` and `nasbench-lab verify`."""
+from __future__ import annotations
+
+import json
+
+from nasbench_lab import NasbenchError
+
+
+def _protocol(name: str):
+    from nasbench_lab.live.protocol import PROTOCOLS
+
+    if name not in PROTOCOLS:
+        raise NasbenchError(f"unknown protocol {name!r}; valid: {', '.join(sorted(PROTOCOLS))}")
+    return PROTOCOLS[name]
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise NasbenchError(f"--seeds must be comma-separated integers, got {text!r}") from None
+
+
+def cmd_build(args) -> int:
+    from nasbench_lab.tables.build import build_table
+
+    if args.workers <= 0:
+        raise NasbenchError(f"--workers must be a positive integer, got {args.workers}")
+    s = build_table(args.out, protocol=_protocol(args.protocol), seeds=_seeds(args.seeds), space=args.space,
+                    limit=args.limit, workers=args.workers, dask_scheduler=args.dask_scheduler,
+                    max_jobs=args.max_jobs, name=args.name)
+    if args.json:
+        print(json.dumps(s))
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from nasbench_lab.verify import verify_random, verify_results
+
+    if args.random is not None:
+        if not args.table:
+            raise NasbenchError("verify --random K needs --table TABLE")
+        res = {"tables": {args.table: verify_random(args.table, args.random, args.seeds, workers=args.workers)}}
+    else:
+        if not args.results_dir:
+            raise NasbenchError("give RESULTS_DIR (a compare or run --out) or --random K --table TABLE")
+        res = verify_results(args.results_dir, args.top, args.seeds, workers=args.workers)
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    for tname, r in res["tables"].items():
+        print(f"table {tname}: {r['metric']} at the last epoch, table seeds vs live retraining on seeds "
+              f"{r['fresh_seeds']}")
+        print(f"  {'index':>6} {'table mean':>10} {'+-std':>6} {'live':>7} {'diff':>6}  within  arch")
+        for a in r["architectures"]:
+            print(f"  {a['index']:>6} {a['table_mean']:>10.2f} {a['table_std']:>6.2f} {a['live_mean']:>7.2f} "
+                  f"{a['difference']:>+6.2f}  {'yes' if a['within_seed_spread'] else 'NO':<6}  {a['arch']}")
+        rho = "n/a (fewer than 3 archs)" if r["spearman"] is None else f"{r['spearman']:.3f}"
+        print(f"  agreement: Spearman {rho}; {100 * r['share_within_spread']:.0f}% within the table's seed "
+              f"spread; mean |difference| {r['mean_abs_difference']:.2f} points")
+    return 0
+
+
+def register(sub) -> None:
+    s = sub.add_parser("build", help="train every distinct cell of a space into a table (resumable)")
+    s.add_argument("--out", required=True, metavar="FILE.h5")
+    s.add_argument("--protocol", default="builtin-mnist1d", help="training protocol name")
+    s.add_argument("--space", default="nb201")
+    s.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
+    s.add_argument("--limit", type=int, default=None, help="train only this many distinct cells (a fixed subset)")
+    s.add_argument("--max-jobs", type=int, default=None, help="stop after this many new trainings")
+    s.add_argument("--name", default=None, help="table name (default: the file name)")
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--dask-scheduler", default=None, metavar="ADDRESS")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("verify", help="retrain top incumbents (or random entries) live and compare with the table")
+    s.add_argument("results_dir", nargs="?", metavar="RESULTS_DIR")
+    s.add_argument("--top", type=int, default=5)
+    s.add_argument("--random", type=int, default=None, metavar="K")
+    s.add_argument("--table", default=None)
+    s.add_argument("--seeds", type=int, default=2, help="fresh seeds per architecture")
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_verify)
