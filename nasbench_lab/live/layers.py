@@ -84,6 +84,7 @@ class Conv(Layer):
         if (ndim == 1 and taps not in (1, 3)) or (ndim == 2 and taps not in (1, 9)):
             raise ValueError(f"unsupported kernel: {taps} taps in {ndim}-D")
         self._set("w", weight)
+        self.need_dx = True  # False for the first layer: its input gradient is never used
 
     def out_shape(self, spatial: tuple) -> tuple:
         return tuple((s - 1) // self.stride + 1 for s in spatial)
@@ -130,6 +131,16 @@ class Conv(Layer):
         W = self.params["w"]
         L, B, C = x.shape
         co = self.cout
+        if C == 1 and self.stride == 1:
+            # one input channel (the stem): im2col with K = 3 beats three K = 1 products
+            X3 = self.buffer("X3", (L, B, 3), W.dtype)
+            X3[:, :, 1] = x[:, :, 0]
+            X3[1:, :, 0] = x[:-1, :, 0]
+            X3[:-1, :, 2] = x[1:, :, 0]
+            self.xa = X3
+            y = self.buffer("y", (L, B, co), W.dtype)
+            np.matmul(X3.reshape(L * B, 3), W.reshape(3, co), out=y.reshape(L * B, co))
+            return y
         if self.stride == 1:
             self.xa = self.xb = x
             y = self.buffer("y", (L, B, co), W.dtype)
@@ -168,11 +179,24 @@ class Conv(Layer):
         co = self.cout
         lo = dy.shape[0]
         d2 = dy.reshape(lo * B, co)
+        if C == 1 and self.stride == 1:
+            np.matmul(self.xa.reshape(L * B, 3).T, d2, out=dW.reshape(3, co))
+            if not self.need_dx:
+                return None
+            dx = self.buffer("dx", (L, B, C), W.dtype)
+            dX3 = d2 @ W.reshape(3, co).T
+            dX3 = dX3.reshape(L, B, 3)
+            dx[:, :, 0] = dX3[:, :, 1]
+            dx[:-1, :, 0] += dX3[1:, :, 0]
+            dx[1:, :, 0] += dX3[:-1, :, 2]
+            return dx
         if self.stride == 1:
             x2 = self.xa.reshape(L * B, C)
             np.matmul(x2.T, d2, out=dW[1])
             np.matmul(x2[:-B].T, d2[B:], out=dW[0])
             np.matmul(x2[B:].T, d2[:-B], out=dW[2])
+            if not self.need_dx:
+                return None
             dx = self.buffer("dx", (L, B, C), W.dtype)
             t = self.buffer("dt", ((L - 1) * B, C), W.dtype)
             dx2 = dx.reshape(L * B, C)
@@ -270,34 +294,50 @@ class BatchNorm(Layer):
         self.running_var = np.ones(channels, dtype)
         self.eps, self.momentum = eps, momentum
 
+    def _rows(self, x2: np.ndarray):
+        """Wide view of x2 and three (r, C) scratch rows for per-channel broadcasting."""
+        xw, r = widen(x2)
+        key = ("rows", r, x2.shape[1], x2.dtype.char)
+        rows = self._buf.get(key)
+        if rows is None:
+            rows = self._buf[key] = np.empty((3, r, x2.shape[1]), x2.dtype)
+        return xw, rows
+
     def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
         g, b = self.params["gamma"], self.params["beta"]
         C = x.shape[-1]
         x2 = x.reshape(-1, C)
         m = x2.shape[0]
         y = self.buffer("y", x.shape, x.dtype)
+        xw, rows = self._rows(x2)
+        yw = y.reshape(xw.shape)
         self.train = train
         if train:
-            sq = self.buffer("sq", x2.shape, x.dtype)
-            np.multiply(x2, x2, out=sq)
-            mean = colsum(x2).astype(np.float64) / m
-            var = np.maximum(colsum(sq).astype(np.float64) / m - mean * mean, 0.0)
+            # exact centred variance (E[x^2] - E[x]^2 loses too much in float32)
+            mean = colsum(x2) * (1.0 / m)
+            xc = self.buffer("xc", x2.shape, x.dtype)
+            xcw = xc.reshape(xw.shape)
+            rows[0] = mean
+            np.subtract(xw, rows[0].reshape(-1), out=xcw)
+            np.multiply(xcw, xcw, out=yw)           # y is scratch here
+            var = colsum(y.reshape(x2.shape)) * (1.0 / m)
             invstd = 1.0 / np.sqrt(var + self.eps)
             scale = g * invstd
-            shift = b - mean * scale
-            self.x, self.mean, self.invstd, self.scale, self.m = x, mean, invstd, scale, m
+            self.xc, self.invstd, self.scale, self.m = xc, invstd, scale, m
             mom = self.momentum
             self.running_mean *= 1 - mom
             self.running_mean += mom * mean
             self.running_var *= 1 - mom
             self.running_var += (mom * m / max(m - 1, 1)) * var
+            rows[1] = scale
+            rows[2] = b
+            np.multiply(xcw, rows[1].reshape(-1), out=yw)
         else:
-            scale = g / np.sqrt(self.running_var.astype(np.float64) + self.eps)
-            shift = b - self.running_mean * scale
-        xw, r = widen(x2)
-        yw = y.reshape(xw.shape)
-        np.multiply(xw, tile(scale, r, x.dtype), out=yw)
-        yw += tile(shift, r, x.dtype)
+            scale = g / np.sqrt(self.running_var + self.eps)
+            rows[1] = scale
+            rows[2] = b - self.running_mean * scale
+            np.multiply(xw, rows[1].reshape(-1), out=yw)
+        yw += rows[2].reshape(-1)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -305,25 +345,25 @@ class BatchNorm(Layer):
             raise RuntimeError("BatchNorm.backward after an eval-mode forward")
         C = dy.shape[-1]
         d2 = dy.reshape(-1, C)
-        x2 = self.x.reshape(-1, C)
-        m, mean, invstd, scale = self.m, self.mean, self.invstd, self.scale
+        xc, m, invstd, scale = self.xc, self.m, self.invstd, self.scale
+        dw, rows = self._rows(d2)
         t = self.buffer("bt", d2.shape, dy.dtype)
-        np.multiply(d2, x2, out=t)
-        dbeta = colsum(d2).astype(np.float64)
-        dgamma = invstd * (colsum(t) - mean * dbeta)
+        tw = t.reshape(dw.shape)
+        np.multiply(dw, xc.reshape(dw.shape), out=tw)
+        dbeta = colsum(d2)
+        dgamma = invstd * colsum(t)
         self.grads["gamma"][...] = dgamma
         self.grads["beta"][...] = dbeta
-        # dx = scale * (dy - dbeta/m - xhat*dgamma/m) = scale*dy + k2*x + k3
-        k2 = -scale * invstd * dgamma / m
-        k3 = -scale * dbeta / m - k2 * mean
+        # dx = scale * (dy - dbeta/m - xhat*dgamma/m) = scale*dy + k2*xc + k3
+        rows[0] = scale
+        rows[1] = (-1.0 / m) * scale * invstd * dgamma
+        rows[2] = (-1.0 / m) * scale * dbeta
         dx = self.buffer("dx", dy.shape, dy.dtype)
-        dw, r = widen(d2)
         dxw = dx.reshape(dw.shape)
-        tw = t.reshape(dw.shape)
-        np.multiply(dw, tile(scale, r, dy.dtype), out=dxw)
-        np.multiply(x2.reshape(dw.shape), tile(k2, r, dy.dtype), out=tw)
+        np.multiply(dw, rows[0].reshape(-1), out=dxw)
+        np.multiply(xc.reshape(dw.shape), rows[1].reshape(-1), out=tw)
         dxw += tw
-        dxw += tile(k3, r, dy.dtype)
+        dxw += rows[2].reshape(-1)
         return dx
 
 

@@ -158,9 +158,19 @@ class ReLUConvBN(Module):
         return self.conv.backward(self.bn.backward(dy))
 
 
-def _accumulate(grads: dict, v: int, g: np.ndarray) -> None:
+def _accumulate(grads: dict, owned: set, v: int, g: np.ndarray, scratch: Layer) -> None:
+    """grads[v] += g; the first gradient is kept by reference (it may be shared), a
+    second one is summed into a scratch buffer owned by value v."""
     old = grads.get(v)
-    grads[v] = g if old is None else old + g  # out of place: g may be shared
+    if old is None:
+        grads[v] = g
+    elif v in owned:
+        old += g
+    else:
+        buf = scratch.buffer(f"g{v}", g.shape, g.dtype)
+        np.add(old, g, out=buf)
+        grads[v] = buf
+        owned.add(v)
 
 
 class Cell(Module):
@@ -217,6 +227,8 @@ class Cell(Module):
         if self.is_zero:
             return self.sum_layer.buffer("dzero", self.x_shape, dy.dtype)
         grads = {self.out: dy}
+        owned: set = set()
+        sl = self.sum_layer
         for ins in reversed(self.prog):
             kind, v = ins[0], ins[1]
             g = grads.pop(v, None)
@@ -224,9 +236,9 @@ class Cell(Module):
                 continue
             if kind == "sum":
                 for c, a in ins[2]:
-                    _accumulate(grads, a, g if c == 1 else c * g)
+                    _accumulate(grads, owned, a, g if c == 1 else c * g, sl)
             else:
-                _accumulate(grads, ins[2], self.ops[v].backward(g))
+                _accumulate(grads, owned, ins[2], self.ops[v].backward(g), sl)
         return grads[0]
 
     def macs(self, spatial) -> int:
@@ -257,7 +269,8 @@ class ResBlock(Module):
     def backward(self, dy):
         dh = self.relu_b.backward(self.b.backward(dy))
         dx = self.relu.backward(self.a.backward(dh))
-        return dx + self.pool.backward(self.short.backward(dy))
+        dx += self.pool.backward(self.short.backward(dy))  # dx is the ReLU's own buffer
+        return dx
 
     def macs(self, spatial) -> int:
         half = self.a.conv.out_shape(spatial)
@@ -273,6 +286,7 @@ class Network:
         init = Init(seed, dtype)
         self.ndim, self.C, self.N, self.in_channels = ndim, C, N, in_channels
         self.stem = Conv(init.conv("stem.conv", in_channels, C, 3, ndim), ndim)
+        self.stem.need_dx = False
         self.stem_bn = BatchNorm(C, dtype)
         self.blocks: list = []
         c = C
