@@ -63,9 +63,13 @@ def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed:
 def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: int, seed: int,
                    budget: Budget, out: str, search_schedule=None, report_schedule=None,
                    workers: int = 1, dask_scheduler: str | None = None, progress: bool | None = None,
-                   chunk: int = 8) -> tuple[ResultStore, dict]:
+                   chunk: int = 8, on_start=None) -> tuple[ResultStore, dict]:
     """Run (or reuse) `runs` runs of every strategy on every table; returns the store and
-    {(table, strategy): [RunRecord, ...]} ordered by run index."""
+    {(table, strategy): [RunRecord, ...]} ordered by run index.
+
+    `on_start(store, tables)`, if given, is called once every input has been checked and the
+    store has accepted the configuration, before any run starts (compare writes its
+    manifest there)."""
     if int(runs) != runs or runs <= 0:
         raise NasbenchError(f"--runs must be a positive integer, got {runs}")
     if workers <= 0:
@@ -85,6 +89,8 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
                                 f"{t.schedule(search_schedule).name!r}: use --budget-queries")
     store = ResultStore(out, experiment_config(opened, strategies, seed, budget, search_schedule,
                                                report_schedule))
+    if on_start is not None:
+        on_start(store, opened)
     jobs = []
     for t in opened:
         for s in strategies:
