@@ -73,7 +73,7 @@ def table_facts(table, search_schedule=None, report_schedule=None) -> dict:
         "dataset": table.dataset, "space": table.space.name, "n_archs": int(table.n_archs),
         "search_schedule": search.name, "search_epochs": int(search.epochs),
         "report_schedule": report.name, "report_epochs": int(report.epochs),
-        "search_seeds": len(search.seeds), "report_seeds": len(report.seeds),
+        "search_seeds": list(search.seeds), "report_seeds": list(report.seeds),
         "protocol": report.protocol or search.protocol or {},
         "oracle": {"index": best, "arch": table.space.to_string(table.space.from_index(best)),
                    "valid": _num(valid[best]), "test": _num(test[best])},
@@ -391,30 +391,49 @@ def make_figures(summary: dict, curves: dict) -> dict:
         centers = np.concatenate([np.asarray(v[0], dtype=float) for v in reg.values()])
         logy = bool(np.isfinite(centers).any() and np.nanmin(centers) > 0)
         facts = tab["facts"]
-        fig = plots.plot_anytime(c["grid"], reg, "regret of validation accuracy (pp)",
-                                 f"{tname}: regret = oracle valid acc {_fmt(facts['oracle']['valid'])}% "
-                                 f"- incumbent's ({facts['report_schedule']}-epoch)",
+        fig = plots.plot_anytime(c["grid"], reg,
+                                 "regret (pp" + (", log scale)" if logy else ")"),
+                                 f"{tname}: validation regret = oracle's {_fmt(facts['oracle']['valid'])}% "
+                                 f"- incumbent's ({facts['report_epochs']} epochs)",
                                  xlabel=xlabel, logy=logy, band_note=note)
+        _label_minor_x(fig)
         figs[f"anytime_regret/{tname}"] = plots.figure_to_base64_png(fig)
         tst = {s: (c["test"][s]["mean"], c["test"][s]["ci_low"], c["test"][s]["ci_high"])
                for s in strategies}
         fig = plots.plot_anytime(c["grid"], tst, "incumbent's test accuracy (%)",
-                                 f"{tname}: test accuracy of the incumbent ({facts['report_schedule']}-epoch)",
+                                 f"{tname}: test accuracy of the incumbent ({facts['report_epochs']} epochs)",
                                  xlabel=xlabel, band_note=note)
+        _label_minor_x(fig)
         ot = facts["oracle"]["test"]
         ax = fig.axes[0]
+        # Zoom on the second half of the (log) grid: the first queries span tens of points
+        # and would flatten the end, where strategies differ (the regret plot shows it all).
+        g0 = len(c["grid"]) // 2
+        tail = np.concatenate([np.asarray(v[j], dtype=float)[g0:] for v in tst.values() for j in range(3)])
+        lo, hi = ax.get_ylim()
+        if np.isfinite(tail).any() and np.nanmin(tail) > lo:
+            bottom, top = float(np.nanmin(tail)), float(np.nanmax(tail))
+            if ot is not None:
+                top = max(top, ot)
+            pad = 0.06 * max(top - bottom, 1e-6)
+            ax.set_ylim(bottom - pad, top + pad)
+            ax.set_title(ax.get_title() + f"\ny range fitted to x >= {_plain(c['grid'][g0])} "
+                         "(the regret plot shows the whole run)")
         if ot is not None:
+            lo, hi = ax.get_ylim()
+            ax.set_ylim(lo, max(hi, ot + 0.04 * (hi - lo)))
             ax.axhline(ot, color="0.4", linestyle=":", linewidth=1.0)
-            ax.annotate(f"oracle {ot:.2f}%", xy=(1.0, ot), xycoords=("axes fraction", "data"),
-                        xytext=(-4, -3), textcoords="offset points", ha="right", va="top",
-                        fontsize=8, color="0.3")
+            ax.annotate(f"oracle's test accuracy {ot:.2f}%", xy=(0.01, ot),
+                        xycoords=("axes fraction", "data"), xytext=(0, 2), textcoords="offset points",
+                        ha="left", va="bottom", fontsize=8, color="0.3")
         figs[f"anytime_test/{tname}"] = plots.figure_to_base64_png(fig)
         metric = setup["metric"]
         samp = {s: c["final_samples"][s][metric] for s in strategies}
         if samp:
+            k = len(strategies)
             fig = plots.plot_final(samp, f"final {METRIC_LABEL[metric]}",
-                                   f"{tname}: final {METRIC_LABEL[metric].split(' (')[0]} per run "
-                                   f"(box: quartiles, line: median)", kind="box")
+                                   f"{tname}: final {METRIC_LABEL[metric].split(' (')[0]} per run",
+                                   kind="box", figsize=(max(5.5, min(14.0, 1.1 * k + 2.5)), 4.4))
             figs[f"final/{tname}"] = plots.figure_to_base64_png(fig)
         if len(strategies) >= 2 and tab["pairwise"]:
             fig = plots.plot_pairwise_matrix(tab["pairwise"], strategies, alpha=setup["alpha"],
@@ -430,6 +449,23 @@ def make_figures(summary: dict, curves: dict) -> dict:
     return figs
 
 
+def _plain(v) -> str:
+    from nasbench_lab import plots
+
+    return plots._plain_number(float(f"{v:.2g}"))
+
+
+def _label_minor_x(fig) -> None:
+    """Label the 2x and 5x minor ticks of a log x axis (a budget often spans only ~2 decades)."""
+    from matplotlib.ticker import FuncFormatter
+
+    from nasbench_lab import plots
+
+    ax = fig.axes[0]
+    if ax.get_xscale() == "log":
+        ax.xaxis.set_minor_formatter(FuncFormatter(plots._minor_log_label))
+
+
 _CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1180px;margin:1.5em auto;
 padding:0 1em;color:#222;line-height:1.45}
@@ -442,7 +478,7 @@ tr.best td{background:#eef6ee}
 .verdicts li{margin:.3em 0}.win{color:#0a6b2c;font-weight:600}.tie{color:#555}
 img{max-width:100%;height:auto;border:1px solid #eee;margin:.4em 0}
 .figrow{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
-.figrow img{max-width:560px}
+.arch{font-family:monospace;font-size:.85em;word-break:break-all;color:#555}
 .note{color:#555;font-size:.9em}code{background:#f5f5f5;padding:0 .25em;border-radius:3px;word-break:break-all}
 .muted{color:#777}
 """
@@ -506,20 +542,30 @@ def render_html(summary: dict, figs: dict) -> str:
     for k, v in rows:
         add(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>")
     add("</table>")
-    add("<table><tr><th>table</th><th>dataset</th><th>content hash</th><th>protocol</th><th>oracle "
-        "(best report-schedule valid acc)</th></tr>")
-    for t in tables:
-        f = summary["tables"][t]["facts"]
-        proto = (f"search on the {f['search_epochs']}-epoch schedule ({_e(f['search_schedule'])}), "
-                 f"incumbent reported on the {f['report_epochs']}-epoch schedule ({_e(f['report_schedule'])}, "
-                 f"seed mean of {f['report_seeds']} seed{'s' if f['report_seeds'] != 1 else ''})")
-        o = f["oracle"]
-        add(f"<tr><td>{_e(t)}<br><span class='muted'>{_e(f['path'])}</span></td><td>{_e(f['dataset'])}<br>"
-            f"<span class='muted'>{_e(f['space'])}, {f['n_archs']} archs</span></td>"
-            f"<td><code>{_e(f['content_hash'][:16])}</code><br><span class='muted'>"
-            f"{_e(f['content_hash'][16:])}</span></td><td>{proto}</td>"
-            f"<td>valid {_fmt(o['valid'])}%, test {_fmt(o['test'])}%<br><span class='muted'>#{o['index']} "
-            f"{_e(o['arch'])}</span></td></tr>")
+    add("<table><tr><th>table</th>" + "".join(f"<th>{_e(t)}</th>" for t in tables) + "</tr>")
+    facts = [summary["tables"][t]["facts"] for t in tables]
+
+    def seeds(xs):
+        if isinstance(xs, int):
+            return f"{xs} seed{'s' if xs != 1 else ''}"
+        return ("seed means (one value per architecture)" if list(xs) == ["mean"]
+                else f"{len(xs)} seed{'s' if len(xs) != 1 else ''} ({_e(', '.join(map(str, xs)))})")
+
+    trows = [
+        ("file", lambda f: f"<code>{_e(f['path'])}</code>"),
+        ("dataset, space", lambda f: f"{_e(f['dataset'])}, {_e(f['space'])} ({f['n_archs']} architectures)"),
+        ("content hash", lambda f: f"<code>{_e(f['content_hash'])}</code>"),
+        ("search schedule", lambda f: f"{f['search_epochs']} epochs (<code>{_e(f['search_schedule'])}</code>), "
+                                      f"{seeds(f['search_seeds'])}; a query draws one seed"),
+        ("report schedule", lambda f: f"{f['report_epochs']} epochs (<code>{_e(f['report_schedule'])}</code>), "
+                                      f"{seeds(f['report_seeds'])}; the incumbent is reported with the seed mean"),
+        ("oracle", lambda f: f"best report-schedule validation accuracy {_fmt(f['oracle']['valid'])}% "
+                             f"(its test accuracy {_fmt(f['oracle']['test'])}%; best test accuracy in the table "
+                             f"{_fmt(f['best_test'])}%)<br><span class='arch'>#{f['oracle']['index']} "
+                             f"{_e(f['oracle']['arch'])}</span>"),
+    ]
+    for label, fn in trows:
+        add(f"<tr><th>{_e(label)}</th>" + "".join(f"<td>{fn(f)}</td>" for f in facts) + "</tr>")
     add("</table>")
 
     # --- per table
@@ -533,32 +579,29 @@ def render_html(summary: dict, figs: dict) -> str:
         add(f"<p class='note'>x: {xdesc}. Lines: mean over runs of the incumbent's value at that time "
             f"(step function: it changes when a query finishes); shaded: {LEVEL:.0%} confidence interval of "
             "the mean. Regret = oracle validation accuracy - the incumbent's, on the report schedule "
-            "(0 = found the oracle; lower is better).</p>")
-        add("<div class='figrow'>")
+            "(0 = found the oracle; lower is better). Strategies that start with random samples draw them from the "
+            "same seeded stream in run i, so their curves coincide until they start to differ.</p>")
         for key, alt in ((f"anytime_regret/{t}", "anytime regret"), (f"anytime_test/{t}", "anytime test accuracy")):
             if key in figs:
-                add(_img(figs[key], f"{t}: {alt}"))
-        add("</div>")
+                add("<div>" + _img(figs[key], f"{t}: {alt}") + "</div>")
 
         add("<h3 id='results'>Final performance</h3>")
         add(f"<p class='note'>Value of the reported incumbent when the budget ran out. Mean, standard "
             f"deviation, median and a {LEVEL:.0%} bootstrap confidence interval of the mean over runs. "
             "Rows are sorted by the mean of the compared metric; the best is shaded.</p>")
         add("<table><tr><th rowspan='2'>strategy</th><th rowspan='2'>runs</th>"
-            "<th colspan='4'>test accuracy (%)</th><th colspan='3'>validation accuracy (%)</th>"
+            "<th colspan='3'>test accuracy (%)</th><th colspan='3'>validation accuracy (%)</th>"
             "<th colspan='2'>regret (pp)</th><th rowspan='2'>found oracle</th>"
             "<th rowspan='2'>queries / run</th><th rowspan='2'>sim. seconds / run</th></tr>"
-            "<tr><th>mean &plusmn; std</th><th>median</th><th>95% CI of mean</th><th></th>"
+            "<tr><th>mean &plusmn; std</th><th>median</th><th>95% CI of mean</th>"
             "<th>mean &plusmn; std</th><th>median</th><th>95% CI</th><th>mean</th><th>median</th></tr>")
         for i, s in enumerate(tab["ranking"]):
             fs = tab["final"][s]
             te, va, rg = fs["test"], fs["valid"], fs["regret"]
-            miss = te["n_missing"]
             add(f"<tr class='{'best' if i == 0 else ''}'><td>{_e(s)}</td><td class='num'>{fs['runs']}</td>"
                 f"<td class='num'>{_fmt(te['mean'])} &plusmn; {_fmt(te['std'])}</td>"
                 f"<td class='num'>{_fmt(te['median'])}</td>"
                 f"<td class='num'>[{_fmt(te['ci_low'])}, {_fmt(te['ci_high'])}]</td>"
-                f"<td class='num muted'>{'' if not miss else f'{miss} runs without a value'}</td>"
                 f"<td class='num'>{_fmt(va['mean'])} &plusmn; {_fmt(va['std'])}</td>"
                 f"<td class='num'>{_fmt(va['median'])}</td>"
                 f"<td class='num'>[{_fmt(va['ci_low'])}, {_fmt(va['ci_high'])}]</td>"
@@ -567,6 +610,12 @@ def render_html(summary: dict, figs: dict) -> str:
                 f"<td class='num'>{_fmt(fs['queries_mean'], 1)}</td>"
                 f"<td class='num'>{_fmt(fs['sim_seconds_mean'], 0)}</td></tr>")
         add("</table>")
+        missing = [(s, tab["final"][s]["test"]["n_missing"]) for s in tab["ranking"]
+                   if tab["final"][s]["test"]["n_missing"]]
+        if missing:
+            add("<p class='note'>Runs without a final value (no query fitted in the budget, or only diverged "
+                "trainings) are left out of the statistics: "
+                + ", ".join(f"{_e(s)} {n}" for s, n in missing) + ".</p>")
         if f"final/{t}" in figs:
             add(_img(figs[f"final/{t}"], f"{t}: final {metric} accuracy per run"))
 
