@@ -173,7 +173,7 @@ def torch_train(arch, protocol, seed):
             loss.backward()
             opt.step()
             step += 1
-            ls += float(loss)
+            ls += float(loss.detach())
         t1 = time.perf_counter()
         net.eval()
         with torch.no_grad():

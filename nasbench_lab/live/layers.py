@@ -55,7 +55,7 @@ class Layer:
 
     def buffer(self, name: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
         """A scratch array owned by this layer; created zero-filled, reused afterwards."""
-        key = (name, shape, np.dtype(dtype).char)
+        key = (name, shape, dtype)
         a = self._buf.get(key)
         if a is None:
             a = np.zeros(shape, dtype)

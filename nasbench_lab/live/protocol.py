@@ -46,7 +46,8 @@ class Protocol:
 
 
 #: The protocol of the built-in MNIST-1D table (see the issue note for the measurements).
-BUILTIN_PROTOCOL = Protocol(name="builtin-mnist1d")
+BUILTIN_PROTOCOL = Protocol(name="builtin-mnist1d", n_train=4000, epochs=4, batch_size=64,
+                            lr=0.05)
 
 #: A tiny protocol: a table of a few hundred cells builds in about a minute on 2 cores.
 SMALL_PROTOCOL = Protocol(name="small-mnist1d", n_train=1024, n_valid=500, n_test=500,
