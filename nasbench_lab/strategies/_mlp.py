@@ -19,8 +19,19 @@ class MLPEnsemble:
     def __init__(self, n_in: int, *, members: int = 5, hidden: int = 32, layers: int = 2,
                  rng: np.random.Generator):
         sizes = [n_in] + [hidden] * layers + [1]
-        self.W = [rng.normal(0.0, 1.0 / np.sqrt(a), (members, a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-        self.b = [np.zeros((members, b)) for b in sizes[1:]]
+        shapes = [(members, a, b) for a, b in zip(sizes[:-1], sizes[1:])] + [(members, b) for b in sizes[1:]]
+        # every parameter is a view into one flat vector, so Adam is one vectorised update
+        self.flat = np.zeros(sum(int(np.prod(s)) for s in shapes))
+        views, at = [], 0
+        for s in shapes:
+            n = int(np.prod(s))
+            views.append(self.flat[at:at + n].reshape(s))
+            at += n
+        self._shapes = shapes
+        L = len(sizes) - 1
+        self.W, self.b = views[:L], views[L:]
+        for W, (_, a, _) in zip(self.W, shapes[:L]):
+            W[...] = rng.normal(0.0, 1.0 / np.sqrt(a), W.shape)
         self.y_mean = 0.0
         self.y_std = 1.0
 
@@ -47,10 +58,7 @@ class MLPEnsemble:
         for i in range(len(self.W) - 1, -1, -1):
             h_in = acts[i]
             if need_params:
-                if h_in.ndim == 2:
-                    gW[i] = np.einsum("nd,eno->edo", h_in, g)
-                else:
-                    gW[i] = np.swapaxes(h_in, 1, 2) @ g
+                gW[i] = (h_in.T if h_in.ndim == 2 else np.swapaxes(h_in, 1, 2)) @ g
                 gb[i] = g.sum(1)
             g = g @ np.swapaxes(self.W[i], 1, 2)
             if i > 0:
@@ -65,9 +73,26 @@ class MLPEnsemble:
         """Predictions of every member in the target's units, (E, n)."""
         return self.raw_predict(X) * self.y_std + self.y_mean
 
+    def __getstate__(self):
+        return {"flat": self.flat, "shapes": self._shapes, "y_mean": self.y_mean, "y_std": self.y_std}
+
+    def __setstate__(self, st):
+        self.flat, self._shapes = st["flat"], st["shapes"]
+        self.y_mean, self.y_std = st["y_mean"], st["y_std"]
+        views, at = [], 0
+        for s in self._shapes:
+            n = int(np.prod(s))
+            views.append(self.flat[at:at + n].reshape(s))
+            at += n
+        L = len(views) // 2
+        self.W, self.b = views[:L], views[L:]
+
+    def flat_grad(self, grads: list) -> np.ndarray:
+        return np.concatenate([g.ravel() for g in grads])
+
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, weight_decay: float = 0.0):
-        """Sum over members of mean squared error (+ L2 on weights) and its parameter gradients;
-        y is standardised."""
+        """Sum over members of mean squared error (+ L2 on weights) and its parameter gradients
+        (a list matching `params`); y is standardised."""
         acts = self._forward(X)
         r = acts[-1][..., 0] - y[None, :]
         n = y.size
@@ -96,7 +121,6 @@ class MLPEnsemble:
         self.y_std = float(y.std()) or 1.0
         ys = (y - self.y_mean) / self.y_std
         state = {} if warm is None else warm
-        params = self.params
         for _ in range(steps):
             _, grads = self.loss_and_grads(X, ys, weight_decay)
-            adam_step(params, grads, state, lr)
+            adam_step([self.flat], [self.flat_grad(grads)], state, lr)
