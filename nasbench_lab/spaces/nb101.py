@@ -31,7 +31,7 @@ mismatch, so a wrong implementation cannot go unnoticed.
 
 Index: NAS-Bench-101 has no official order. A NB101 table numbers its cells by the sorted
 list of their hashes and stores that list (`/nb101/hashes`) plus the cells
-(`/nb101/choices`); `NB101.bind(...)` / `NB101Space.from_table(h5)` give the space with
+(`/nb101/choices`); `NB101.bind(...)` / `NB101Space.for_table(h5)` give the space with
 that index. The unbound `NB101` can sample, mutate and hash, but has no index.
 """
 from __future__ import annotations
@@ -193,7 +193,7 @@ class NB101Space(SearchSpace):
         return NB101Space(h, c)
 
     @classmethod
-    def from_table(cls, h5, *, n_archs: int | None = None) -> "NB101Space":
+    def for_table(cls, h5, n_archs: int | None = None) -> "NB101Space":
         """The space bound lazily to the `/nb101` group of an open HDF5 table."""
         grp = h5["nb101"]
         n = int(grp["hashes"].shape[0]) if n_archs is None else int(n_archs)
