@@ -310,7 +310,9 @@ def _fmt(x, nd=2) -> str:
 def _fmt_p(p) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "n/a"
-    return f"{p:.1e}" if p < 0.001 else f"{p:.3f}"
+    if p < 1e-16:
+        return "< 1e-16"
+    return f"{p:.1e}" if p < 0.001 else f"{p:.3g}"
 
 
 def verdict_line(table: str, r: st.PairwiseResult, final: dict, metric: str, paired: bool,
@@ -356,12 +358,19 @@ def across_tables(per_table: dict, tables, strategies, metric: str, alpha: float
         f = st.friedman(mat, higher_is_better=True)
         out["friedman"] = {"chi2": f.statistic, "p": f.pvalue, "iman_davenport_F": f.iman_davenport,
                            "iman_davenport_p": f.iman_davenport_pvalue, "k": f.k, "n": f.n}
-        sig = f.iman_davenport_pvalue < alpha
-        tail = (f"the Friedman test finds the ranks differ (Iman-Davenport p = {_fmt_p(f.iman_davenport_pvalue)}); "
+        # Iman-Davenport's F is infinite when every table ranks the strategies identically; its
+        # p = 0 then overstates the evidence of a few tables, so fall back to the chi-square p.
+        if math.isfinite(f.iman_davenport):
+            p_used, which, why = f.iman_davenport_pvalue, "Iman-Davenport", ""
+        else:
+            p_used, which, why = f.pvalue, "chi-square", "; every table ranks them alike"
+        out["friedman"]["p_used"] = p_used
+        sig = p_used < alpha
+        tail = (f"the Friedman test finds the ranks differ ({which} p = {_fmt_p(p_used)}{why}); "
                 f"strategies whose average ranks differ by at least CD = {cd:.2f} differ significantly (Nemenyi)"
                 if sig else
                 f"the Friedman test finds no significant difference among the ranks "
-                f"(Iman-Davenport p = {_fmt_p(f.iman_davenport_pvalue)} >= {alpha:g})")
+                f"({which} p = {_fmt_p(p_used)} >= {alpha:g}{why})")
     else:
         out["friedman"] = None
         tail = (f"with only {k} strategies the Friedman test does not apply; the Nemenyi CD = {cd:.2f} "
