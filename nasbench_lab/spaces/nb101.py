@@ -62,18 +62,17 @@ def graph_hash(matrix, labeling) -> str:
     + '|' + own hash; the fingerprint is md5 of str(sorted(hashes)). Labels: -1 input,
     -2 output, else the index of the op in OPS.
     """
-    m = np.asarray(matrix)
-    n = m.shape[0]
-    in_edges = [int(x) for x in m.sum(axis=0)]
-    out_edges = [int(x) for x in m.sum(axis=1)]
-    hashes = [hashlib.md5(str((out_edges[v], in_edges[v], int(labeling[v]))).encode("utf-8")).hexdigest()
+    rows = np.asarray(matrix).tolist()
+    n = len(rows)
+    ins = [[w for w in range(n) if rows[w][v]] for v in range(n)]
+    outs = [[w for w in range(n) if rows[v][w]] for v in range(n)]
+    md5 = hashlib.md5
+    hashes = [md5(str((len(outs[v]), len(ins[v]), int(labeling[v]))).encode("utf-8")).hexdigest()
               for v in range(n)]
-    ins = [[w for w in range(n) if m[w, v]] for v in range(n)]
-    outs = [[w for w in range(n) if m[v, w]] for v in range(n)]
     for _ in range(n):
-        hashes = [hashlib.md5(("".join(sorted(hashes[w] for w in ins[v])) + "|"
-                               + "".join(sorted(hashes[w] for w in outs[v])) + "|"
-                               + hashes[v]).encode("utf-8")).hexdigest() for v in range(n)]
+        hashes = [md5(("".join(sorted([hashes[w] for w in ins[v]])) + "|"
+                       + "".join(sorted([hashes[w] for w in outs[v]])) + "|"
+                       + hashes[v]).encode("utf-8")).hexdigest() for v in range(n)]
     return hashlib.md5(str(sorted(hashes)).encode("utf-8")).hexdigest()
 
 
@@ -81,19 +80,20 @@ def prune(matrix, ops) -> tuple[np.ndarray, list[str]] | None:
     """nasbench's `ModelSpec._prune`: drop vertices not on an input->output path.
     Returns (matrix, ops) of the pruned cell, or None when input does not reach output."""
     m = np.asarray(matrix, dtype=np.int8)
-    n = m.shape[0]
+    rows = m.tolist()
+    n = len(rows)
     from_in, frontier = {0}, [0]
     while frontier:
         top = frontier.pop()
         for v in range(top + 1, n):
-            if m[top, v] and v not in from_in:
+            if rows[top][v] and v not in from_in:
                 from_in.add(v)
                 frontier.append(v)
     from_out, frontier = {n - 1}, [n - 1]
     while frontier:
         top = frontier.pop()
         for v in range(0, top):
-            if m[v, top] and v not in from_out:
+            if rows[v][top] and v not in from_out:
                 from_out.add(v)
                 frontier.append(v)
     extraneous = sorted(set(range(n)) - (from_in & from_out))
@@ -118,7 +118,7 @@ def check_spec(matrix, ops) -> tuple[np.ndarray, list[str]]:
         raise SpaceError(f"NB101: adjacency must be square with 2..{N_VERTICES} vertices, got shape {m.shape}")
     if len(ops) != m.shape[0]:
         raise SpaceError(f"NB101: {len(ops)} ops for a {m.shape[0]}-vertex matrix")
-    if not np.isin(m, (0, 1)).all() or np.tril(m).any():
+    if not ((m == 0) | (m == 1)).all() or np.tril(m).any():
         raise SpaceError("NB101: adjacency must be 0/1 and strictly upper-triangular")
     if ops[0] != INPUT or ops[-1] != OUTPUT:
         raise SpaceError(f"NB101: first op must be {INPUT!r} and last {OUTPUT!r}, got {ops[0]!r}, {ops[-1]!r}")
