@@ -302,6 +302,57 @@ def _static_arrays(static: dict, dataset: str, hps: list[str]) -> dict[str, np.n
     return out
 
 
+def _write_tables(coll: dict, static: dict, out: Path, log) -> list[Path]:
+    """One table per dataset from the collected curves."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for dataset in DATASETS:
+        hps = sorted((hp for (ds, hp) in coll if ds == dataset), key=lambda h: coll[(dataset, h)].epochs)
+        if not hps:
+            continue
+        suffix = OUT_SUFFIX[dataset]
+        path = out if suffix is None else out.with_name(f"{out.stem}-{suffix}.h5")
+        metrics = METRICS if VALID_EVAL[dataset] else \
+            tuple(m for m in METRICS if m not in ("valid_loss", "valid_time"))
+        note = {"source": SOURCE, "dataset_split": SPLITS[dataset],
+                "seeds": "one column per training seed of the source; an (arch, seed) the source "
+                         "lacks is missing (present False), never filled in",
+                "static": "params and flops are counts (source millions x 1e6); latency_ms is the "
+                          "source latency (seconds) x 1000; mean over the seeds of schedule 12 "
+                          "(else 200)",
+                "times": "train_time cumulative training seconds to the epoch (sum of the source's "
+                         "per-epoch train_times); valid_time/test_time one evaluation pass"}
+        if not VALID_EVAL[dataset]:
+            note["note"] = ("cifar10 (not cifar10-valid) has no validation split: valid_acc is NaN; "
+                            "search on cifar10-valid, use this table for test accuracy only")
+        summary = []
+        with TableWriter(path, name=path.stem, space=NB201, dataset=dataset, provenance=note) as w:
+            for hp in hps:
+                c = coll[(dataset, hp)]
+                seeds, cols = c.ordered()
+                w.add_schedule(hp, epochs=c.epochs, recorded_epochs=range(1, c.epochs + 1),
+                               seeds=[str(s) for s in seeds], metrics=metrics,
+                               protocol={"epochs": c.epochs, "source_hp": hp,
+                                         "lr_schedule": f"cosine to 0 at epoch {c.epochs}",
+                                         "split": SPLITS[dataset]})
+                present = np.stack([c.present[j] for j in cols], axis=1)
+                for m in metrics:
+                    arr = np.stack([c.data[m][j] for j in cols], axis=1)
+                    arr[~present] = np.nan
+                    w.write(hp, m, arr)
+                    del arr
+                w.set_present(hp, present)
+                summary.append(f"{hp} epochs: {int(present.any(1).sum())} archs, seeds "
+                               f"{','.join(map(str, seeds))}, {int(present.sum())} runs, "
+                               f"{int((~present).sum())} missing")
+            for m, v in _static_arrays(static, dataset, hps).items():
+                w.set_static(m, v)
+        paths.append(path)
+        log(f"imported NATS-Bench {dataset}: " + "; ".join(summary)
+            + f" -> {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return paths
+
+
 def import_natsbench(directory: str | os.PathLike, out: str | os.PathLike, *, datasets=None,
                      schedules=None, log=print, progress: bool = True) -> list[Path]:
     """Convert the NATS-Bench topology release into one table per dataset; returns their paths.
@@ -352,52 +403,7 @@ def import_natsbench(directory: str | os.PathLike, out: str | os.PathLike, *, da
     if stats["nan_values"]:
         log(f"note: {stats['nan_values']} per-epoch values are absent from the source and stored as NaN")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for dataset in DATASETS:
-        hps = sorted((hp for (ds, hp) in coll if ds == dataset), key=lambda h: coll[(dataset, h)].epochs)
-        if not hps:
-            continue
-        suffix = OUT_SUFFIX[dataset]
-        path = out if suffix is None else out.with_name(f"{out.stem}-{suffix}.h5")
-        metrics = METRICS if VALID_EVAL[dataset] else \
-            tuple(m for m in METRICS if m not in ("valid_loss", "valid_time"))
-        note = {"source": SOURCE, "dataset_split": SPLITS[dataset],
-                "seeds": "one column per training seed of the source; an (arch, seed) the source "
-                         "lacks is missing (present False), never filled in",
-                "static": "params and flops are counts (source millions x 1e6); latency_ms is the "
-                          "source latency (seconds) x 1000; mean over the seeds of schedule 12 "
-                          "(else 200)",
-                "times": "train_time cumulative training seconds to the epoch (sum of the source's "
-                         "per-epoch train_times); valid_time/test_time one evaluation pass"}
-        if not VALID_EVAL[dataset]:
-            note["note"] = ("cifar10 (not cifar10-valid) has no validation split: valid_acc is NaN; "
-                            "search on cifar10-valid, use this table for test accuracy only")
-        summary = []
-        with TableWriter(path, name=path.stem, space=NB201, dataset=dataset, provenance=note) as w:
-            for hp in hps:
-                c = coll[(dataset, hp)]
-                seeds, cols = c.ordered()
-                w.add_schedule(hp, epochs=c.epochs, recorded_epochs=range(1, c.epochs + 1),
-                               seeds=[str(s) for s in seeds], metrics=metrics,
-                               protocol={"epochs": c.epochs, "source_hp": hp,
-                                         "lr_schedule": f"cosine to 0 at epoch {c.epochs}",
-                                         "split": SPLITS[dataset]})
-                present = np.stack([c.present[j] for j in cols], axis=1)
-                for m in metrics:
-                    arr = np.stack([c.data[m][j] for j in cols], axis=1)
-                    arr[~present] = np.nan
-                    w.write(hp, m, arr)
-                    del arr
-                w.set_present(hp, present)
-                summary.append(f"{hp} epochs: {int(present.any(1).sum())} archs, seeds "
-                               f"{','.join(map(str, seeds))}, {int(present.sum())} runs, "
-                               f"{int((~present).sum())} missing")
-            for m, v in _static_arrays(static, dataset, hps).items():
-                w.set_static(m, v)
-        paths.append(path)
-        log(f"imported NATS-Bench {dataset}: " + "; ".join(summary)
-            + f" -> {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    paths = _write_tables(coll, static, out, log)
     for c in coll.values():  # free the curves before returning
         c.data.clear()
     log(f"converted {n_found} architecture files into {len(paths)} tables in "
