@@ -326,8 +326,9 @@ def verdict_line(table: str, r: st.PairwiseResult, final: dict, metric: str, pai
         return f"{table}: not enough runs to compare {r.a} and {r.b}."
     if r.winner is None:
         return (f"{table}: no significant difference between {r.a} and {r.b} "
-                f"(median final {word} accuracy {_fmt(ma)}% vs {_fmt(mb)}%; A12 = {r.a12:.2f}, "
-                f"{r.magnitude}; {how}, Holm-adjusted p = {_fmt_p(r.p_holm)} >= {alpha:g}).")
+                f"(median final {word} accuracy {_fmt(ma)}% vs {_fmt(mb)}%; a {r.a} run beats a {r.b} run "
+                f"{r.a12:.0%} of the time, A12 = {r.a12:.2f}, {r.magnitude}; {how}, Holm-adjusted "
+                f"p = {_fmt_p(r.p_holm)} >= {alpha:g}).")
     w, l_ = (r.a, r.b) if r.winner == r.a else (r.b, r.a)
     a_win = r.a12 if r.winner == r.a else 1.0 - r.a12
     mw, ml = final[w][metric]["median"], final[l_][metric]["median"]
@@ -353,6 +354,11 @@ def across_tables(per_table: dict, tables, strategies, metric: str, alpha: float
     out["cd"] = cd
     out["groups"] = [list(g) for g in st.cd_groups(out["avg_ranks"], cd)]
     order = sorted(strategies, key=lambda s: out["avg_ranks"][s])
+    apart = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]
+             if out["avg_ranks"][b] - out["avg_ranks"][a] >= cd]
+    out["significant_pairs"] = [list(p) for p in apart]
+    nem = ("; ".join(f"{a} ranks significantly better than {b}" for a, b in apart) if apart
+           else "no pair's average ranks differ by that much")
     rank_txt = ", ".join(f"{s} {out['avg_ranks'][s]:.2f}" for s in order)
     if k >= 3:
         f = st.friedman(mat, higher_is_better=True)
@@ -367,14 +373,14 @@ def across_tables(per_table: dict, tables, strategies, metric: str, alpha: float
         out["friedman"]["p_used"] = p_used
         sig = p_used < alpha
         tail = (f"the Friedman test finds the ranks differ ({which} p = {_fmt_p(p_used)}{why}); "
-                f"strategies whose average ranks differ by at least CD = {cd:.2f} differ significantly (Nemenyi)"
+                f"Nemenyi critical difference CD = {cd:.2f}: {nem}"
                 if sig else
                 f"the Friedman test finds no significant difference among the ranks "
                 f"({which} p = {_fmt_p(p_used)} >= {alpha:g}{why})")
     else:
         out["friedman"] = None
-        tail = (f"with only {k} strategies the Friedman test does not apply; the Nemenyi CD = {cd:.2f} "
-                "(two strategies need a rank difference of at least CD)")
+        tail = (f"with only {k} strategies the Friedman test does not apply; Nemenyi critical difference "
+                f"CD = {cd:.2f}: {nem}")
     out["plain"] = f"Across {n} tables (average rank by mean final {metric} accuracy, 1 = best): {rank_txt}; {tail}."
     return out
 

@@ -49,6 +49,10 @@ def _snapshot(d: Path) -> dict:
     return {str(p.relative_to(d)): p.read_bytes() for p in d.rglob("*") if p.is_file()}
 
 
+def report_html_has_figures(d: Path) -> bool:
+    return (d / "report.html").read_text().count('src="data:image/png;base64,') >= 4
+
+
 @pytest.fixture
 def no_figures(monkeypatch):
     """Skip drawing figures where a test is about runs and numbers (test_report checks them)."""
@@ -57,7 +61,7 @@ def no_figures(monkeypatch):
     monkeypatch.setattr(report, "make_figures", lambda summary, curves: {})
 
 
-def test_compare_end_to_end_and_reuse(capsys, synthetic_table_path, tmp_path):
+def test_compare_end_to_end_and_reuse(capsys, synthetic_table_path, tmp_path, monkeypatch):
     out = tmp_path / "c"
     code, stdout, err = run_cli(capsys, *_compare_args(synthetic_table_path, out))
     assert code == 0, err
@@ -69,6 +73,8 @@ def test_compare_end_to_end_and_reuse(capsys, synthetic_table_path, tmp_path):
     assert len(list((out / "runs").rglob("run-*.json"))) == 12
     manifest = json.loads((out / "compare.json").read_text())
     assert manifest["command"].startswith("nasbench-lab compare --table ") and manifest["runs"] == 6
+    assert report_html_has_figures(out)
+    monkeypatch.setattr("nasbench_lab.report.make_figures", lambda summary, curves: {})  # speed
     before = _run_files(out)
     # same command again: nothing rerun, the same numbers
     summary1 = _comparable_summary(out)
