@@ -192,19 +192,80 @@ def torch_train(arch, protocol, seed):
     return curves
 
 
+# ----------------------------------------------------------------------- quality
+ALL_C3 = ARCHS[0]
+
+
+def quality(args, say) -> None:
+    """All-conv3x3 accuracy over seeds; spread of random canonical keys vs seed noise."""
+    from scipy.stats import spearmanr
+    from threadpoolctl import threadpool_limits
+
+    protocol = PROTOCOLS[args.protocol]
+    seeds = args.seeds if len(args.seeds) > 1 else [0, 1, 2]
+    load_data(protocol)
+    say(f"quality of protocol {protocol.name} (numpy only)")
+    cpu = []
+    with threadpool_limits(limits=1):
+        c3 = []
+        for s in range(5):
+            c = time.process_time()
+            c3.append(train_architecture(ALL_C3, protocol, s).test_acc[-1])
+            cpu.append(time.process_time() - c)
+        say(f"all-conv3x3 final test acc over seeds 0-4: {np.round(c3, 1).tolist()} "
+            f"mean {np.mean(c3):.2f} std {np.std(c3, ddof=1):.2f}")
+        keys = {}
+        for ch in np.ndindex(*(5,) * 6):
+            a = NB201.make(ch)
+            keys.setdefault(NB201.canonical_key(a), a)
+        names = sorted(keys)
+        pick = np.random.default_rng(2024).choice(len(names), args.sample, replace=False)
+        acc = np.zeros((args.sample, len(seeds)))
+        for i, j in enumerate(pick):
+            for k, s in enumerate(seeds):
+                c = time.process_time()
+                acc[i, k] = train_architecture(keys[names[j]], protocol, s).test_acc[-1]
+                cpu.append(time.process_time() - c)
+            say(f"  {names[j][:60]:60s} {np.round(acc[i], 1).tolist()}")
+    means = acc.mean(1)
+    within = np.sqrt(np.mean(acc.var(1, ddof=1)))
+    between = means.std(ddof=1)
+    icc = between ** 2 / (between ** 2 + within ** 2)
+    rho = spearmanr(acc[:, 0], acc[:, 1]).correlation
+    say(f"{args.sample} random canonical keys x {len(seeds)} seeds: seed noise (pooled std "
+        f"within an arch) {within:.2f} points; spread (std of arch means) {between:.2f} points; "
+        f"ratio {between / within:.1f}; ICC {icc:.3f}; Spearman seed {seeds[0]} vs "
+        f"{seeds[1]} {rho:.3f}")
+    say(f"  arch means: min {means.min():.1f}, median {np.median(means):.1f}, max "
+        f"{means.max():.1f}; non-disconnected min "
+        f"{means[means > 15].min() if (means > 15).any() else float('nan'):.1f}")
+    say(f"CPU seconds per training: mean {np.mean(cpu):.2f}, median {np.median(cpu):.2f}, "
+        f"max {np.max(cpu):.2f} over {len(cpu)} trainings")
+
+
 # ----------------------------------------------------------------------- benchmark
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--protocol", default="builtin-mnist1d", choices=sorted(PROTOCOLS))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--archs", type=int, default=len(ARCHS), help="first K fixed archs")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="interleaved repetitions per training; the fastest of each is kept")
+    ap.add_argument("--quality-only", action="store_true", help="skip the speed comparison")
+    ap.add_argument("--no-quality", action="store_true", help="skip the quality study")
+    ap.add_argument("--sample", type=int, default=30, help="quality: random canonical keys")
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".txt")))
+    ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                    help="override protocol fields (exploration), e.g. epochs=5 lr=0.1")
     args = ap.parse_args(argv)
-    import torch
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    torch.set_num_threads(1)
     protocol = PROTOCOLS[args.protocol]
+    if args.set:
+        types = {k: type(v) for k, v in protocol.to_dict().items()}
+        ch = dict(kv.split("=", 1) for kv in args.set)
+        protocol = protocol.replace(name=protocol.name + "+" + ",".join(args.set),
+                                    **{k: types[k](v) for k, v in ch.items()})
+        PROTOCOLS[protocol.name] = protocol
+        args.protocol = protocol.name
     lines: list[str] = []
 
     def say(s=""):
@@ -212,42 +273,65 @@ def main(argv=None) -> int:
         lines.append(s)
 
     load_data(protocol)  # generate / load the data outside the timings
+    say(f"protocol: {protocol.to_dict()}")
+    if not args.quality_only:
+        speed(args, protocol, say)
+    if not args.no_quality:
+        say("")
+        quality(args, say)
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    return 0
+
+
+def speed(args, protocol, say) -> None:
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    torch.set_num_threads(1)
     say(f"bench_live: numpy live trainer vs PyTorch {torch.__version__} CPU, 1 thread each")
     say(f"python {platform.python_version()}, numpy {np.__version__}, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)")
-    say(f"protocol: {protocol.to_dict()}")
     say("times are total wall seconds per training (train epochs + valid/test passes, "
         "numpy also includes latency measurement); numpy and torch interleaved per arch")
     say("")
-    hdr = f"{'arch (canonical key)':58s} seed  np_s   torch_s  ratio  np_test  torch_test"
-    say(hdr)
-    ratios, rows = [], []
+    say(f"{'arch (canonical key)':44s} seed  np_wall  np_cpu  torch_wall torch_cpu  "
+        f"ratio_cpu ratio_wall  np_test torch_test")
+    ratios, ratios_wall, rows = [], [], []
     with threadpool_limits(limits=1):
         for arch in ARCHS[:args.archs]:
             key = NB201.canonical_key(NB201.from_string(arch))
             for seed in args.seeds:
-                t = time.perf_counter()
-                r = train_architecture(arch, protocol, seed)
-                t_np = time.perf_counter() - t
-                t = time.perf_counter()
-                c = torch_train(arch, protocol, seed)
-                t_t = time.perf_counter() - t
-                ratios.append(t_t / t_np)
-                rows.append((key, seed, t_np, t_t, r.test_acc[-1], c["test_acc"][-1]))
-                say(f"{key[:58]:58s} {seed:4d} {t_np:6.2f} {t_t:8.2f} {t_t / t_np:6.2f} "
-                    f"{r.test_acc[-1]:8.1f} {c['test_acc'][-1]:10.1f}")
-    a = np.array([(r[2], r[3], r[4], r[5]) for r in rows])
+                best = None
+                for _ in range(args.repeats):  # interleaved; keep each side's fastest
+                    w, c = time.perf_counter(), time.process_time()
+                    r = train_architecture(arch, protocol, seed)
+                    np_w, np_c = time.perf_counter() - w, time.process_time() - c
+                    w, c = time.perf_counter(), time.process_time()
+                    tc = torch_train(arch, protocol, seed)
+                    t_w, t_c = time.perf_counter() - w, time.process_time() - c
+                    cur = [np_w, np_c, t_w, t_c]
+                    best = cur if best is None else [min(a, b) for a, b in zip(best, cur)]
+                np_w, np_c, t_w, t_c = best
+                ratios.append(t_c / np_c)
+                ratios_wall.append(t_w / np_w)
+                rows.append((key, seed, np_c, t_c, r.test_acc[-1], tc["test_acc"][-1], np_w, t_w))
+                say(f"{key[:44]:44s} {seed:4d} {np_w:8.2f} {np_c:7.2f} {t_w:10.2f} {t_c:9.2f}  "
+                    f"{t_c / np_c:9.2f} {t_w / np_w:10.2f} {r.test_acc[-1]:8.1f} "
+                    f"{tc['test_acc'][-1]:10.1f}")
+    a = np.array([(r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows])
     say("")
-    say(f"median time per training: numpy {np.median(a[:, 0]):.2f} s, torch "
-        f"{np.median(a[:, 1]):.2f} s; mean numpy {a[:, 0].mean():.2f} s, torch {a[:, 1].mean():.2f} s")
-    say(f"speed-up torch/numpy: median {np.median(ratios):.2f}x, min {min(ratios):.2f}x, "
-        f"max {max(ratios):.2f}x over {len(ratios)} trainings")
+    say(f"CPU seconds per training (median over archs): numpy {np.median(a[:, 0]):.2f}, "
+        f"torch {np.median(a[:, 1]):.2f}; mean numpy {a[:, 0].mean():.2f}, "
+        f"torch {a[:, 1].mean():.2f}")
+    say(f"wall seconds per training (median): numpy {np.median(a[:, 4]):.2f}, "
+        f"torch {np.median(a[:, 5]):.2f}")
+    say(f"speed-up torch/numpy, CPU time: median {np.median(ratios):.2f}x "
+        f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x); wall time: median "
+        f"{np.median(ratios_wall):.2f}x over {len(ratios)} trainings")
     d = a[:, 2] - a[:, 3]
     say(f"final test accuracy, numpy minus torch: mean {d.mean():+.2f}, "
         f"mean |diff| {np.abs(d).mean():.2f}, max |diff| {np.abs(d).max():.2f} points")
     say(f"blas: {[(i.get('internal_api'), i.get('num_threads')) for i in threadpool_info()]}")
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    return 0
 
 
 if __name__ == "__main__":

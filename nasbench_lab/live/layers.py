@@ -290,81 +290,96 @@ class BatchNorm(Layer):
         super().__init__()
         self._set("gamma", np.ones(channels, dtype))
         self._set("beta", np.zeros(channels, dtype))
-        self.running_mean = np.zeros(channels, dtype)
-        self.running_var = np.ones(channels, dtype)
+        self.running = np.zeros((2, channels), dtype)  # rows: mean, variance
+        self.running[1] = 1
         self.eps, self.momentum = eps, momentum
+        self._plans: dict = {}
 
-    def _rows(self, x2: np.ndarray):
-        """Wide view of x2 and three (r, C) scratch rows for per-channel broadcasting."""
-        xw, r = widen(x2)
-        key = ("rows", r, x2.shape[1], x2.dtype.char)
-        rows = self._buf.get(key)
-        if rows is None:
-            rows = self._buf[key] = np.empty((3, r, x2.shape[1]), x2.dtype)
-        return xw, rows
+    @property
+    def running_mean(self) -> np.ndarray:
+        return self.running[0]
+
+    @property
+    def running_var(self) -> np.ndarray:
+        return self.running[1]
+
+    def _plan(self, shape: tuple, dtype) -> dict:
+        """Buffers and views for one input shape (built once, reused every step)."""
+        key = (shape, dtype)
+        P = self._plans.get(key)
+        if P is None:
+            C = shape[-1]
+            m = int(np.prod(shape[:-1]))
+            r = math.gcd(m, max(1, 256 // C))
+            wshape = (m // r, r * C)
+            y = np.zeros(shape, dtype)
+            xc = np.zeros((m, C), dtype)
+            t = np.zeros((m, C), dtype)
+            dx = np.zeros(shape, dtype)
+            rows = np.zeros((3, r, C), dtype)
+            P = dict(m=m, inv_m=dtype.type(1.0 / m) if hasattr(dtype, "type") else 1.0 / m,
+                     wshape=wshape, C=C, y=y, y2=y.reshape(m, C), yw=y.reshape(wshape),
+                     xc=xc, xcw=xc.reshape(wshape), t=t, tw=t.reshape(wshape), dx=dx,
+                     dxw=dx.reshape(wshape), rows=rows, r0=rows[0].reshape(-1),
+                     r1=rows[1].reshape(-1), r2=rows[2].reshape(-1), ones=np.ones(m, dtype),
+                     unbias=self.momentum * m / max(m - 1, 1))
+            self._plans[key] = P
+        return P
 
     def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:
         g, b = self.params["gamma"], self.params["beta"]
-        C = x.shape[-1]
-        x2 = x.reshape(-1, C)
-        m = x2.shape[0]
-        y = self.buffer("y", x.shape, x.dtype)
-        xw, rows = self._rows(x2)
-        yw = y.reshape(xw.shape)
+        P = self._plan(x.shape, x.dtype)
+        xw = x.reshape(P["wshape"])
+        rows = P["rows"]
         self.train = train
         if train:
             # exact centred variance (E[x^2] - E[x]^2 loses too much in float32)
-            mean = colsum(x2) * (1.0 / m)
-            xc = self.buffer("xc", x2.shape, x.dtype)
-            xcw = xc.reshape(xw.shape)
+            ones, inv_m, xcw, yw = P["ones"], P["inv_m"], P["xcw"], P["yw"]
+            mean = (ones @ x.reshape(P["m"], P["C"])) * inv_m
             rows[0] = mean
-            np.subtract(xw, rows[0].reshape(-1), out=xcw)
+            np.subtract(xw, P["r0"], out=xcw)
             np.multiply(xcw, xcw, out=yw)           # y is scratch here
-            var = colsum(y.reshape(x2.shape)) * (1.0 / m)
+            var = (ones @ P["y2"]) * inv_m
             invstd = 1.0 / np.sqrt(var + self.eps)
             scale = g * invstd
-            self.xc, self.invstd, self.scale, self.m = xc, invstd, scale, m
-            mom = self.momentum
-            self.running_mean *= 1 - mom
-            self.running_mean += mom * mean
-            self.running_var *= 1 - mom
-            self.running_var += (mom * m / max(m - 1, 1)) * var
+            self.P, self.invstd, self.scale = P, invstd, scale
+            run = self.running
+            run *= 1 - self.momentum
+            run[0] += self.momentum * mean
+            run[1] += P["unbias"] * var
             rows[1] = scale
             rows[2] = b
-            np.multiply(xcw, rows[1].reshape(-1), out=yw)
+            np.multiply(xcw, P["r1"], out=yw)
         else:
-            scale = g / np.sqrt(self.running_var + self.eps)
+            scale = g / np.sqrt(self.running[1] + self.eps)
             rows[1] = scale
-            rows[2] = b - self.running_mean * scale
-            np.multiply(xw, rows[1].reshape(-1), out=yw)
-        yw += rows[2].reshape(-1)
-        return y
+            rows[2] = b - self.running[0] * scale
+            yw = P["yw"]
+            np.multiply(xw, P["r1"], out=yw)
+        yw += P["r2"]
+        return P["y"]
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if not self.train:
             raise RuntimeError("BatchNorm.backward after an eval-mode forward")
-        C = dy.shape[-1]
-        d2 = dy.reshape(-1, C)
-        xc, m, invstd, scale = self.xc, self.m, self.invstd, self.scale
-        dw, rows = self._rows(d2)
-        t = self.buffer("bt", d2.shape, dy.dtype)
-        tw = t.reshape(dw.shape)
-        np.multiply(dw, xc.reshape(dw.shape), out=tw)
-        dbeta = colsum(d2)
-        dgamma = invstd * colsum(t)
+        P, invstd, scale = self.P, self.invstd, self.scale
+        m, ones, rows, tw = P["m"], P["ones"], P["rows"], P["tw"]
+        dw = dy.reshape(P["wshape"])
+        np.multiply(dw, P["xcw"], out=tw)
+        dbeta = ones @ dy.reshape(m, P["C"])
+        dgamma = invstd * (ones @ P["t"])
         self.grads["gamma"][...] = dgamma
         self.grads["beta"][...] = dbeta
         # dx = scale * (dy - dbeta/m - xhat*dgamma/m) = scale*dy + k2*xc + k3
         rows[0] = scale
         rows[1] = (-1.0 / m) * scale * invstd * dgamma
         rows[2] = (-1.0 / m) * scale * dbeta
-        dx = self.buffer("dx", dy.shape, dy.dtype)
-        dxw = dx.reshape(dw.shape)
-        np.multiply(dw, rows[0].reshape(-1), out=dxw)
-        np.multiply(xc.reshape(dw.shape), rows[1].reshape(-1), out=tw)
+        dxw = P["dxw"]
+        np.multiply(dw, P["r0"], out=dxw)
+        np.multiply(P["xcw"], P["r1"], out=tw)
         dxw += tw
-        dxw += rows[2].reshape(-1)
-        return dx
+        dxw += P["r2"]
+        return P["dx"]
 
 
 # --------------------------------------------------------------------------- elementwise
