@@ -139,10 +139,13 @@ def _series(d, n: int, name: str | None = None) -> np.ndarray:
     if isinstance(d, (list, tuple, np.ndarray)):
         vals = list(d)[:n] + [None] * max(0, n - len(d))
     else:
-        vals = [d.get(k) for k in (range(n) if name is None else _eval_keys(name, n))]
+        vals = list(map(d.get, range(n) if name is None else _eval_keys(name, n)))
         if name is None and all(v is None for v in vals):  # keys stored as strings
-            vals = [d.get(str(k)) for k in range(n)]
-    return np.array([math.nan if v is None else _num(v) for v in vals], dtype=np.float64)
+            vals = list(map(d.get, map(str, range(n))))
+    try:
+        return np.array(vals, dtype=np.float64)  # None -> NaN
+    except (TypeError, ValueError):
+        return np.array([math.nan if v is None else _num(v) for v in vals], dtype=np.float64)
 
 
 def _num(v) -> float:
