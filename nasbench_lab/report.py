@@ -310,9 +310,15 @@ def _fmt(x, nd=2) -> str:
 def _fmt_p(p) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "n/a"
-    if p < 1e-16:
-        return "< 1e-16"
+    if p == 0:
+        return "< 1e-300"
     return f"{p:.1e}" if p < 0.001 else f"{p:.3g}"
+
+
+def _p_eq(p) -> str:
+    """'= 0.003' or '< 1e-16', to follow a 'p'."""
+    t = _fmt_p(p)
+    return t if t.startswith("<") else f"= {t}"
 
 
 def verdict_line(table: str, r: st.PairwiseResult, final: dict, metric: str, paired: bool,
@@ -328,13 +334,13 @@ def verdict_line(table: str, r: st.PairwiseResult, final: dict, metric: str, pai
         return (f"{table}: no significant difference between {r.a} and {r.b} "
                 f"(median final {word} accuracy {_fmt(ma)}% vs {_fmt(mb)}%; a {r.a} run beats a {r.b} run "
                 f"{r.a12:.0%} of the time, A12 = {r.a12:.2f}, {r.magnitude}; {how}, Holm-adjusted "
-                f"p = {_fmt_p(r.p_holm)} >= {alpha:g}).")
+                f"p {_p_eq(r.p_holm)} >= {alpha:g}).")
     w, l_ = (r.a, r.b) if r.winner == r.a else (r.b, r.a)
     a_win = r.a12 if r.winner == r.a else 1.0 - r.a12
     mw, ml = final[w][metric]["median"], final[l_][metric]["median"]
     return (f"{table}: {w} beats {l_} (median final {word} accuracy {_fmt(mw)}% vs {_fmt(ml)}%; "
             f"a {w} run beats a {l_} run {a_win:.0%} of the time, A12 = {a_win:.2f}, {r.magnitude} effect; "
-            f"{how}, Holm-adjusted p = {_fmt_p(r.p_holm)}).")
+            f"{how}, Holm-adjusted p {_p_eq(r.p_holm)}).")
 
 
 def across_tables(per_table: dict, tables, strategies, metric: str, alpha: float) -> dict:
@@ -372,11 +378,11 @@ def across_tables(per_table: dict, tables, strategies, metric: str, alpha: float
             p_used, which, why = f.pvalue, "chi-square", "; every table ranks them alike"
         out["friedman"]["p_used"] = p_used
         sig = p_used < alpha
-        tail = (f"the Friedman test finds the ranks differ ({which} p = {_fmt_p(p_used)}{why}); "
+        tail = (f"the Friedman test finds the ranks differ ({which} p {_p_eq(p_used)}{why}); "
                 f"Nemenyi critical difference CD = {cd:.2f}: {nem}"
                 if sig else
                 f"the Friedman test finds no significant difference among the ranks "
-                f"({which} p = {_fmt_p(p_used)} >= {alpha:g}{why})")
+                f"({which} p {_p_eq(p_used)} >= {alpha:g}{why})")
     else:
         out["friedman"] = None
         tail = (f"with only {k} strategies the Friedman test does not apply; Nemenyi critical difference "
@@ -438,7 +444,7 @@ def make_figures(summary: dict, curves: dict) -> dict:
             lo, hi = ax.get_ylim()
             ax.set_ylim(lo, max(hi, ot + 0.04 * (hi - lo)))
             ax.axhline(ot, color="0.4", linestyle=":", linewidth=1.0)
-            ax.annotate(f"oracle's test accuracy {ot:.2f}%", xy=(0.01, ot),
+            ax.annotate(f"test accuracy of the oracle (best validation) {ot:.2f}%", xy=(0.01, ot),
                         xycoords=("axes fraction", "data"), xytext=(0, 2), textcoords="offset points",
                         ha="left", va="bottom", fontsize=8, color="0.3")
         figs[f"anytime_test/{tname}"] = plots.figure_to_base64_png(fig)
@@ -521,8 +527,13 @@ def render_html(summary: dict, figs: dict) -> str:
     add(f"<h1>Comparison of {_e(', '.join(strategies))} on {_e(', '.join(tables))}</h1>")
     add(f"<p class='note'>nasbench_lab {_e(setup['software_version'])} &middot; generated "
         f"{_e(summary['timing']['generated'])} from the runs stored in <code>{_e(setup['out'])}</code>. "
-        "Regenerate with <code>nasbench-lab report DIR</code>.</p>")
+        f"Regenerate with <code>nasbench-lab report {_e(setup['out'])}</code>.</p>")
 
+    nav = [("verdict", "Verdict"), ("setup", "Setup")] + [(f"table-{t}", t) for t in tables]
+    if summary.get("across_tables"):
+        nav.append(("across", "Across tables"))
+    nav.append(("definitions", "Definitions"))
+    add("<p class='note'>" + " &middot; ".join(f"<a href='#{_e(a)}'>{_e(n)}</a>" for a, n in nav) + "</p>")
     add("<h2 id='verdict'>Verdict</h2><ul class='verdicts'>")
     for v in summary["verdicts"]:
         cls = "tie" if ("no significant" in v or "not enough" in v or "no ranking" in v) else "win"
@@ -588,7 +599,7 @@ def render_html(summary: dict, figs: dict) -> str:
         tab = summary["tables"][t]
         f = tab["facts"]
         add(f"<h2 id='table-{_e(t)}'>{_e(t)}</h2>")
-        add("<h3 id='anytime'>Anytime performance</h3>")
+        add(f"<h3 id='anytime-{_e(t)}'>Anytime performance</h3>")
         xdesc = ("simulated seconds (log scale), from the earliest first query to the budget"
                  if tab["x_axis"] == "time" else "number of queries (log scale)")
         add(f"<p class='note'>x: {xdesc}. Lines: mean over runs of the incumbent's value at that time "
@@ -600,7 +611,7 @@ def render_html(summary: dict, figs: dict) -> str:
             if key in figs:
                 add("<div>" + _img(figs[key], f"{t}: {alt}") + "</div>")
 
-        add("<h3 id='results'>Final performance</h3>")
+        add(f"<h3 id='results-{_e(t)}'>Final performance</h3>")
         add(f"<p class='note'>Value of the reported incumbent when the budget ran out. Mean, standard "
             f"deviation, median and a {LEVEL:.0%} bootstrap confidence interval of the mean over runs. "
             "Rows are sorted by the mean of the compared metric; the best is shaded.</p>")
@@ -635,7 +646,7 @@ def render_html(summary: dict, figs: dict) -> str:
             add(_img(figs[f"final/{t}"], f"{t}: final {metric} accuracy per run"))
 
         if tab["pairwise"]:
-            add("<h3 id='pairwise'>Pairwise tests</h3>")
+            add(f"<h3 id='pairwise-{_e(t)}'>Pairwise tests</h3>")
             add(f"<p class='note'>Final {word} accuracy, {_e(setup['test_name'])}, two-sided, Holm-adjusted "
                 f"over the {len(tab['pairwise'])} pair{'s' if len(tab['pairwise']) != 1 else ''} of this table. "
                 "In the matrix, cell (row, column) shows A12 = P(row's run &gt; column's run) and the adjusted "
@@ -670,12 +681,14 @@ def render_html(summary: dict, figs: dict) -> str:
                 + f"<td class='num'>{_fmt((across.get('avg_ranks') or {}).get(s))}</td></tr>")
         add("</table>")
         fr = across.get("friedman")
+        add(f"<p>{_e(across['plain'])}</p>")
         if fr:
-            add(f"<p>Friedman chi&sup2; = {_fmt(fr['chi2'])}, p = {_fmt_p(fr['p'])}; Iman-Davenport F = "
-                f"{_fmt(fr['iman_davenport_F'])}, p = {_fmt_p(fr['iman_davenport_p'])} "
+            idf = (f"Iman-Davenport F = {_fmt(fr['iman_davenport_F'])}, p {_p_eq(fr['iman_davenport_p'])}"
+                   if fr["iman_davenport_F"] is not None else
+                   "Iman-Davenport F is infinite (every table ranks the strategies alike), so the chi-square "
+                   "p-value is used")
+            add(f"<p class='note'>Friedman chi&sup2; = {_fmt(fr['chi2'])}, p {_p_eq(fr['p'])}; {idf} "
                 f"({fr['k']} strategies, {fr['n']} tables). Nemenyi CD = {_fmt(across['cd'])}.</p>")
-        else:
-            add(f"<p>{_e(across['plain'])}</p>")
         if "cd" in figs:
             add("<h3 id='cd'>Critical-difference diagram</h3>")
             add("<p class='note'>Strategies joined by a thick bar are not significantly different "

@@ -117,7 +117,8 @@ def test_summary_numbers_match_stats_recomputed_from_run_files(single, synthetic
 def test_report_html_has_every_section_and_is_self_contained(single):
     page = (single / "report.html").read_text()
     s = _strict_json(single / "summary.json")
-    for anchor in ("verdict", "setup", "table-synthetic-nb201", "anytime", "results", "pairwise", "definitions"):
+    for anchor in ("verdict", "setup", "table-synthetic-nb201", "anytime-synthetic-nb201",
+                   "results-synthetic-nb201", "pairwise-synthetic-nb201", "definitions"):
         assert f"id='{anchor}'" in page, anchor
     assert "id='cd'" not in page and "id='across'" not in page  # one table: no ranking across tables
     for needle in ("command line", "nasbench-lab compare --table", "content hash",
