@@ -246,3 +246,15 @@ def test_cli_train_json_and_errors(capsys):
     with pytest.raises(NasbenchError):
         run_train(ap.parse_args(["train", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
                                  "--epochs", "0"]))
+
+
+def test_train_many_in_processes_matches_sequential():
+    from nasbench_lab.live.trainer import train_many
+
+    jobs = [("|nor_conv_1x1~0|+|none~0|none~1|+|none~0|skip_connect~1|avg_pool_3x3~2|", 0),
+            ("|nor_conv_1x1~0|+|none~0|none~1|+|none~0|skip_connect~1|avg_pool_3x3~2|", 1)]
+    par = train_many(jobs, TINY, n_jobs=2)
+    seq = [train_architecture(a, TINY, s) for a, s in jobs]
+    for p, s in zip(par, seq):
+        np.testing.assert_array_equal(p.test_acc, s.test_acc)
+        np.testing.assert_array_equal(p.train_loss, s.train_loss)
