@@ -410,7 +410,9 @@ def make_figures(summary: dict, curves: dict) -> dict:
         reg = {s: (c["regret"][s]["mean"], c["regret"][s]["ci_low"], c["regret"][s]["ci_high"])
                for s in strategies}
         centers = np.concatenate([np.asarray(v[0], dtype=float) for v in reg.values()])
-        logy = bool(np.isfinite(centers).any() and np.nanmin(centers) > 0)
+        if not np.isfinite(centers).any():  # no run made a query within the budget
+            continue
+        logy = bool(np.nanmin(centers) > 0)
         facts = tab["facts"]
         fig = plots.plot_anytime(c["grid"], reg,
                                  "regret (pp" + (", log scale)" if logy else ")"),
@@ -450,7 +452,7 @@ def make_figures(summary: dict, curves: dict) -> dict:
         figs[f"anytime_test/{tname}"] = plots.figure_to_base64_png(fig)
         metric = setup["metric"]
         samp = {s: c["final_samples"][s][metric] for s in strategies}
-        if samp:
+        if any(np.isfinite(np.asarray(v, dtype=float)).any() for v in samp.values()):
             k = len(strategies)
             fig = plots.plot_final(samp, f"final {METRIC_LABEL[metric]}",
                                    f"{tname}: final {METRIC_LABEL[metric].split(' (')[0]} per run",
@@ -597,7 +599,6 @@ def render_html(summary: dict, figs: dict) -> str:
     # --- per table
     for t in tables:
         tab = summary["tables"][t]
-        f = tab["facts"]
         add(f"<h2 id='table-{_e(t)}'>{_e(t)}</h2>")
         add(f"<h3 id='anytime-{_e(t)}'>Anytime performance</h3>")
         xdesc = ("simulated seconds (log scale), from the earliest first query to the budget"
@@ -607,6 +608,9 @@ def render_html(summary: dict, figs: dict) -> str:
             "the mean. Regret = oracle validation accuracy - the incumbent's, on the report schedule "
             "(0 = found the oracle; lower is better). Strategies that start with random samples draw them from the "
             "same seeded stream in run i, so their curves coincide until they start to differ.</p>")
+        if f"anytime_regret/{t}" not in figs:
+            add("<p><b>No curves: no run made a query within the budget, or too few runs have a value "
+                "at any point of the grid.</b></p>")
         for key, alt in ((f"anytime_regret/{t}", "anytime regret"), (f"anytime_test/{t}", "anytime test accuracy")):
             if key in figs:
                 add("<div>" + _img(figs[key], f"{t}: {alt}") + "</div>")
@@ -751,6 +755,11 @@ def text_summary(summary: dict) -> str:
             lines.append(f"  {s:<{w}}  {fs['runs']:>4}  {_fmt(te['mean']):>7} +- {_fmt(te['std']):<5}  "
                          f"{_fmt(te['median']):>6}  [{_fmt(te['ci_low'])}, {_fmt(te['ci_high'])}]"
                          f"  {_fmt(fs['valid']['mean']):>10}  {_fmt(fs['regret']['mean'], 3):>6}")
+        for s in tab["ranking"]:
+            n_missing = tab["final"][s]["test"]["n_missing"]
+            if n_missing:
+                lines.append(f"  note: {n_missing} runs of {s} have no final value (no query fitted in "
+                             "the budget, or only diverged trainings)")
     if summary.get("verdicts"):
         lines.append("verdicts:")
         lines += [f"  {v}" for v in summary["verdicts"]]
