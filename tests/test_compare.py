@@ -205,3 +205,12 @@ def test_help_lists_registered_strategies(capsys):
         main(["compare", "--help"])
     out = capsys.readouterr().out
     assert all(n in out for n in strategy_names())
+
+
+def test_budget_too_small_for_any_query_is_reported_not_a_crash(capsys, synthetic_table_path, tmp_path):
+    out = tmp_path / "tiny"
+    code, stdout, err = run_cli(capsys, *_compare_args(synthetic_table_path, out, runs=3,
+                                                       budget=("--budget-seconds", 1)))
+    assert code == 0, err
+    assert "3 runs of rea have no final value" in stdout and "not enough runs to compare" in stdout
+    assert "No curves" in (out / "report.html").read_text()
