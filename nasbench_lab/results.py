@@ -29,6 +29,13 @@ def _atomic_write_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
+def _identity(value):
+    """A configuration value without table paths: a table is identified by name and content hash."""
+    if isinstance(value, dict):
+        return {k: _identity(v) for k, v in value.items() if k != "path"}
+    return value
+
+
 class ResultStore:
     def __init__(self, directory: str | os.PathLike, config: dict | None = None):
         self.dir = Path(directory)
@@ -41,11 +48,14 @@ class ResultStore:
             return
         if cfg_path.is_file():
             old = self._read_config(cfg_path)
-            diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+            diff = sorted(k for k in set(old) | set(config)
+                          if _identity(old.get(k)) != _identity(config.get(k)))
             if diff:
                 raise NasbenchError(
                     f"{self.dir} holds results of another configuration (differs in: {', '.join(diff)}); "
                     "use a new --out DIR (nothing was overwritten)")
+            if old != config:  # the same tables reached by another path: remember the new path
+                _atomic_write_json(cfg_path, config)
         else:
             self.dir.mkdir(parents=True, exist_ok=True)
             _atomic_write_json(cfg_path, config)
