@@ -358,8 +358,12 @@ NB101 = NB101Space()
 
 
 def _register() -> None:
-    from nasbench_lab.spaces import register_space, space_names
-
+    """Make get_space('nb101') work once this module is imported. When the spaces package
+    imports this module itself (while it is still initialising), it registers NB101 there."""
+    try:
+        from nasbench_lab.spaces import register_space, space_names
+    except ImportError:  # nasbench_lab.spaces is partially initialised and will register us
+        return
     if NB101.name not in space_names():
         register_space(NB101)
 
