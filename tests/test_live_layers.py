@@ -141,8 +141,8 @@ def test_softmax_cross_entropy_gradient():
 
 @pytest.mark.parametrize("ndim", [1, 2])
 def test_whole_network_gradient(ndim):
-    arch = NB201.from_string(
-        "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|nor_conv_1x1~0|skip_connect~1|nor_conv_3x3~2|")
+    arch = NB201.from_string("|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|"
+                             "+|nor_conv_1x1~0|skip_connect~1|nor_conv_3x3~2|")
     net = Network(arch, C=2, N=1, in_channels=1, n_classes=3, ndim=ndim, seed=1,
                   dtype=np.float64)
     shape = (8, 4, 1) if ndim == 1 else (4, 4, 4, 1)

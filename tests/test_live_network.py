@@ -10,7 +10,7 @@ import pytest
 
 from nasbench_lab import NasbenchError
 from nasbench_lab.live.data import load_data
-from nasbench_lab.live.layers import AvgPool3, ReLU
+from nasbench_lab.live.layers import ReLU
 from nasbench_lab.live.network import Cell, Network, ReLUConvBN, cell_terms, compile_cell
 from nasbench_lab.live.protocol import (BUILTIN_PROTOCOL, DIGITS_PROTOCOL, SMALL_PROTOCOL,
                                         Protocol)

@@ -1,8 +1,8 @@
 """Live-training backend: numpy layers, NB201 networks built from a cell, data, trainer.
 
     from nasbench_lab.live import train_architecture, BUILTIN_PROTOCOL
-    r = train_architecture("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|nor_conv_3x3~2|",
-                           BUILTIN_PROTOCOL, seed=0)
+    arch = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|nor_conv_3x3~2|"
+    r = train_architecture(arch, BUILTIN_PROTOCOL, seed=0)
     r.test_acc[-1], r.train_time.sum(), r.params, r.flops, r.latency_ms
 
 The network is compiled from the cell's canonical form (see `network`), so every
