@@ -78,7 +78,22 @@ def cmd_import(args) -> int:
 
         import_nb201(args.source, args.out)
         return 0
-    raise NasbenchError(f"unknown import format {args.format!r}; valid: nb201")
+    if args.format == "natsbench":
+        from nasbench_lab.tables.import_natsbench import import_natsbench
+
+        import_natsbench(args.source, args.out)
+        return 0
+    if args.format == "naslib":
+        from nasbench_lab.tables.import_naslib import import_naslib
+
+        import_naslib(args.source, args.out)
+        return 0
+    if args.format == "nb101":
+        from nasbench_lab.tables.import_nb101 import import_nb101
+
+        import_nb101(args.source, args.out)
+        return 0
+    raise NasbenchError(f"unknown import format {args.format!r}; valid: nb201, natsbench, naslib, nb101")
 
 
 # --- run ---------------------------------------------------------------------------------------
@@ -146,8 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_info)
 
     s = sub.add_parser("import", help="convert a published benchmark into a table")
-    s.add_argument("format", metavar="FORMAT", help="nb201")
-    s.add_argument("source", metavar="DIR")
+    s.add_argument("format", metavar="FORMAT", help="nb201 | natsbench | naslib | nb101")
+    s.add_argument("source", metavar="SOURCE", help="nb201/naslib/natsbench: a directory; nb101: the "
+                   ".tfrecord file (or a directory holding one)")
     s.add_argument("--out", required=True, metavar="FILE.h5")
     s.set_defaults(func=cmd_import)
 

@@ -101,6 +101,8 @@ class Table:
             self.space = get_space(str(attrs["space"]))
             self.dataset = str(attrs.get("dataset", ""))
             self.n_archs = int(attrs["n_archs"])
+            if hasattr(self.space, "for_table"):  # a space whose index lives in the file (NB101)
+                self.space = self.space.for_table(self._h5, self.n_archs)
             self.provenance = json.loads(attrs.get("provenance", "{}"))
             self.content_hash = str(attrs.get("content_hash", ""))
             self.software_version = str(attrs.get("software_version", ""))

@@ -29,6 +29,9 @@ def content_hash(h5) -> str:
         for m in (*METRICS, "present"):
             if m in grp:
                 feed(f"{sname}/{m}", grp[m][()])
+    if "nb101" in h5:  # a space index stored in the table (NB101's sorted hashes and cells)
+        for m in sorted(h5["nb101"]):
+            feed(f"nb101/{m}", h5["nb101"][m][()])
     if "static" in h5:
         for m in sorted(h5["static"]):
             feed(f"static/{m}", h5["static"][m][()])
