@@ -379,6 +379,7 @@ _RNG_HINT = ("draw every random number from self.rng (the numpy Generator the st
 # ============================================================================ the checks
 
 N_QUERIES = 30
+TINY_TIME_LIMIT = 30.0  # wall seconds a run on the tiny space may take before it counts as hung
 
 
 def check_parameters_documented(cls, params=None) -> None:
@@ -604,7 +605,7 @@ def check_terminates_tiny_space(cls, params=None) -> None:
     """On a space of 8 cells (6 distinct) with a budget 3 times what training everything
     costs, the run ends (by ask() returning None or by the budget) without error or hang."""
     budget = _tiny_budget()
-    t = _drive(cls, "tiny", budget=budget, params=params, time_limit=30.0)
+    t = _drive(cls, "tiny", budget=budget, params=params, time_limit=TINY_TIME_LIMIT)
     if t.record.n_queries >= budget.queries:
         raise CheckFailure(f"on a space of {TINY.size} cells the strategy made {budget.queries} queries without "
                            "the run ending; return None from ask() when nothing is left")
@@ -616,7 +617,7 @@ def check_no_duplicate_payment(cls, params=None) -> None:
     gets queried, and ask() returns None once the space is exhausted."""
     if not getattr(cls, "deduplicates", False):
         raise CheckSkipped("the strategy does not declare `deduplicates = True`")
-    t = _drive(cls, "tiny", budget=_tiny_budget(), params=params, time_limit=30.0)
+    t = _drive(cls, "tiny", budget=_tiny_budget(), params=params, time_limit=TINY_TIME_LIMIT)
     space = t.view.table.space
     by_key: dict = {}
     seen_pairs: set = set()
