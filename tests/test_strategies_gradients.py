@@ -6,7 +6,7 @@ import pytest
 
 from nasbench_lab.spaces import NB201
 from nasbench_lab.strategies import SearchContext
-from nasbench_lab.strategies._common import adam_step
+from nasbench_lab.strategies._common import adam_step, onehot
 from nasbench_lab.strategies._mlp import MLPEnsemble
 from nasbench_lab.strategies.gradient_surrogate import GradientSurrogate, softmax
 
@@ -100,7 +100,7 @@ def test_surrogate_acquisition_gradient_matches_finite_differences(kappa, temper
     rng = np.random.default_rng(4)
     for _ in range(12):
         a = NB201.sample(rng)
-        gs.X.append(NB201.encode_onehot(a).astype(float))
+        gs.X.append(onehot(a.choices, 5))
         gs.y.append(float(rng.normal(80, 3)))
     gs._fit()
     alpha = rng.normal(size=(3, NB201.n_decisions, NB201.n_options))
@@ -115,7 +115,7 @@ def test_gradient_ascent_increases_the_surrogate():
     rng = np.random.default_rng(6)
     for _ in range(30):
         a = NB201.sample(rng)
-        gs.X.append(NB201.encode_onehot(a).astype(float))
+        gs.X.append(onehot(a.choices, 5))
         gs.y.append(float(np.sum(np.array(a.choices) == 3)))  # more conv3x3 is better
     gs._fit()
     alpha = rng.normal(size=(4, 6, 5))

@@ -207,3 +207,100 @@ def test_registry_skips_the_optuna_adapter_without_optuna():
             "print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+# ----------------------------------------------------------------------------- mixed spaces
+
+from nasbench_lab.spaces import Arch, SearchSpace, SpaceError  # noqa: E402
+from nasbench_lab.strategies import strategy_names  # noqa: E402
+
+
+class MixedSpace(SearchSpace):
+    """Decisions with 2, 3, 2, 3 options (like NB101's binary edges and 3 ops) and invalid
+    cells (decisions 0 and 2 both 0), sampled and mutated into valid cells only."""
+
+    name = "mixed-test"
+    n_decisions = 4
+    n_options = 3
+    option_counts = (2, 3, 2, 3)
+
+    def make(self, choices):
+        a = super().make(choices)
+        if any(c >= k for c, k in zip(a.choices, self.option_counts)):
+            raise SpaceError(f"mixed: choice out of range in {a.choices}")
+        return a
+
+    def is_valid(self, arch):
+        return not (arch.choices[0] == 0 and arch.choices[2] == 0)
+
+    @property
+    def size(self):
+        return int(np.prod(self.option_counts))
+
+    def to_index(self, arch):
+        i = 0
+        for c, k in zip(reversed(arch.choices), reversed(self.option_counts)):
+            i = i * k + c
+        return i
+
+    def from_index(self, index):
+        ch = []
+        for k in self.option_counts:
+            ch.append(index % k)
+            index //= k
+        return Arch(self.name, tuple(ch))
+
+    def to_string(self, arch):
+        return "".join(map(str, arch.choices))
+
+    def canonical_key(self, arch):
+        return self.to_string(arch)
+
+    def sample(self, rng):
+        while True:
+            a = Arch(self.name, tuple(int(rng.integers(k)) for k in self.option_counts))
+            if self.is_valid(a):
+                return a
+
+    def mutate(self, arch, rng):
+        while True:
+            i = int(rng.integers(self.n_decisions))
+            new = int(rng.integers(self.option_counts[i] - 1))
+            new += new >= arch.choices[i]
+            ch = list(arch.choices)
+            ch[i] = new
+            a = Arch(self.name, tuple(ch))
+            if self.is_valid(a):
+                return a
+
+    def neighbours(self, arch):
+        out = []
+        for i, k in enumerate(self.option_counts):
+            for o in range(k):
+                if o != arch.choices[i]:
+                    ch = list(arch.choices)
+                    ch[i] = o
+                    a = Arch(self.name, tuple(ch))
+                    if self.is_valid(a):
+                        out.append(a)
+        return out
+
+
+@pytest.mark.parametrize("name", strategy_names())
+def test_strategies_respect_per_decision_options_and_invalid_cells(name):
+    space = MixedSpace()
+    cls = get_strategy(name)
+    params = {"num_init": 4, "batch": 3} if name in ("bananas", "gradient_surrogate") else {}
+    s = cls(SearchContext(space=space, fidelities=(1,)), np.random.default_rng(0), **params)
+    n_valid = sum(space.is_valid(space.from_index(i)) for i in range(space.size))
+    keys = []
+    for _ in range(40):
+        a = s.ask()
+        if a is None:
+            break
+        space.make(a.arch.choices)
+        assert space.is_valid(a.arch), a.arch
+        keys.append(a.arch.choices)
+        s.tell(a, Observation(a.arch, 1, float(sum(a.arch.choices)), 0.0, 0.0, 0.0, 1.0, 0.0))
+    if getattr(cls, "deduplicates", False):
+        assert len(keys) == len(set(keys)) == n_valid

@@ -16,16 +16,45 @@ _ALL_KEYS: dict[str, list] = {}
 def all_keys(space: SearchSpace) -> list:
     keys = _ALL_KEYS.get(space.name)
     if keys is None:
-        keys = [space.canonical_key(space.from_index(i)) for i in range(space.size)]
+        valid = getattr(space, "is_valid", None)
+        keys = []
+        for i in range(space.size):
+            a = space.from_index(i)
+            keys.append(space.canonical_key(a) if valid is None or valid(a) else None)
         _ALL_KEYS[space.name] = keys
     return keys
+
+
+def option_counts(space: SearchSpace) -> np.ndarray:
+    """Options per decision. Product spaces (NB201) have `n_options` everywhere; a mixed space
+    (NB101: binary edges, 3 ops) says so with an `option_counts` attribute or `_options(i)`."""
+    counts = getattr(space, "option_counts", None)
+    if counts is None and hasattr(space, "_options"):
+        counts = [space._options(i) for i in range(space.n_decisions)]
+    if counts is None:
+        counts = [space.n_options] * space.n_decisions
+    return np.asarray(counts, dtype=np.int64)
+
+
+def is_valid(space: SearchSpace, arch: Arch) -> bool:
+    """False for cells a space marks invalid (NB101: input does not reach output)."""
+    check = getattr(space, "is_valid", None)
+    return True if check is None else bool(check(arch))
+
+
+def onehot(choices, n_options: int) -> np.ndarray:
+    """A [decisions x n_options] one-hot, flattened (the relaxation's vertex of a cell)."""
+    x = np.zeros((len(choices), n_options))
+    x[np.arange(len(choices)), list(choices)] = 1.0
+    return x.ravel()
 
 
 def sample_unseen(space: SearchSpace, rng: np.random.Generator, seen, max_tries: int = 100) -> Arch | None:
     """A uniform sample whose canonical key is not in `seen` (a set or dict of keys).
 
     Tries `max_tries` plain samples first (cheap while most of the space is unseen); then
-    enumerates the space and picks uniformly among the architectures with an unseen key.
+    enumerates the space and picks uniformly among the (valid) architectures with an unseen
+    key.
     Returns None when every canonical key has been seen: the space is exhausted.
     """
     for _ in range(max_tries):
@@ -33,7 +62,7 @@ def sample_unseen(space: SearchSpace, rng: np.random.Generator, seen, max_tries:
         if space.canonical_key(arch) not in seen:
             return arch
     keys = all_keys(space)
-    free = [i for i, k in enumerate(keys) if k not in seen]
+    free = [i for i, k in enumerate(keys) if k is not None and k not in seen]
     if not free:
         return None
     return space.from_index(free[int(rng.integers(len(free)))])

@@ -5,7 +5,7 @@ import numpy as np
 
 from nasbench_lab import NasbenchError
 from nasbench_lab.strategies import register
-from nasbench_lab.strategies._common import adam_step, sample_unseen
+from nasbench_lab.strategies._common import adam_step, is_valid, onehot, option_counts, sample_unseen
 from nasbench_lab.strategies._mlp import MLPEnsemble
 from nasbench_lab.strategies.base import Ask, Observation, Strategy
 
@@ -66,6 +66,9 @@ class GradientSurrogate(Strategy):
         if not p["temperature"] > 0:
             raise NasbenchError("gradient_surrogate: temperature must be > 0")
         self.D, self.K = self.space.n_decisions, self.space.n_options
+        # decisions with fewer options (mixed spaces such as NB101) keep their extra logits at
+        # -1e9: probability 0, gradient 0, never the argmax
+        self._mask = np.arange(self.K)[None, :] < option_counts(self.space)[:, None]
         self.seen: dict = {}
         self.X: list = []
         self.y: list = []
@@ -121,6 +124,7 @@ class GradientSurrogate(Strategy):
         for i, a in enumerate(top):
             alpha[i] *= 0.1
             alpha[i, np.arange(self.D), a.choices] += p["init_scale"]
+        alpha = np.where(self._mask, alpha, -1e9)
         state: dict = {}
         for _ in range(p["ascent_steps"]):
             _, g = self.acquisition_and_grad(alpha)
@@ -133,11 +137,13 @@ class GradientSurrogate(Strategy):
                 break
             cands = [tuple(int(c) for c in alpha[i].argmax(-1))]
             for _ in range(p["discretise_tries"]):
-                u = self.rng.random(self.D)
-                ch = (u[:, None] > np.cumsum(probs[i], -1)).sum(-1)
-                cands.append(tuple(int(c) for c in np.minimum(ch, self.K - 1)))
+                cdf = np.cumsum(probs[i], -1)
+                u = self.rng.random(self.D) * cdf[:, -1]
+                cands.append(tuple(int(c) for c in (u[:, None] >= cdf).sum(-1)))
             for ch in cands:
                 a = self.space.make(ch)
+                if not is_valid(self.space, a):
+                    continue
                 k = self.space.canonical_key(a)
                 if k not in self.seen and k not in keys:
                     keys.add(k)
@@ -168,6 +174,6 @@ class GradientSurrogate(Strategy):
         v = obs.valid_acc
         self.seen[self.space.canonical_key(ask.arch)] = v
         if v == v:
-            self.X.append(self.space.encode_onehot(ask.arch).astype(float))
+            self.X.append(onehot(ask.arch.choices, self.K))
             self.y.append(float(v))
             self.archs.append((float(v), ask.arch))

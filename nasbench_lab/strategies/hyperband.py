@@ -15,7 +15,7 @@ import numpy as np
 
 from nasbench_lab import NasbenchError
 from nasbench_lab.strategies import register
-from nasbench_lab.strategies._common import sample_unseen
+from nasbench_lab.strategies._common import is_valid, option_counts, sample_unseen
 from nasbench_lab.strategies.base import Ask, Observation, Strategy, score
 
 
@@ -161,15 +161,20 @@ class BOHB(_Bracketed):
                 "num_samples": 64, "random_fraction": 0.3333, "bandwidth_factor": 3.0,
                 "min_bandwidth": 0.001}
 
+    def _counts(self) -> np.ndarray:
+        if getattr(self, "_K", None) is None:
+            self._K = option_counts(self.space)  # options per decision (mixed spaces: NB101)
+        return self._K
+
     def _bandwidth(self, data: np.ndarray) -> np.ndarray:
-        K = self.space.n_options
+        K = self._counts()
         bw = 1.06 * data.std(0) * len(data) ** (-0.2)
         return np.clip(bw, self.params["min_bandwidth"], (K - 1) / K)
 
     def _density(self, cands: np.ndarray, data: np.ndarray, bw: np.ndarray) -> np.ndarray:
-        K = self.space.n_options
+        K = self._counts()
         eq = cands[:, None, :] == data[None, :, :]
-        k = np.where(eq, 1.0 - bw, bw / (K - 1))
+        k = np.where(eq, 1.0 - bw, bw / np.maximum(K - 1, 1))
         return k.prod(-1).mean(1)
 
     def _model_data(self):
@@ -197,14 +202,14 @@ class BOHB(_Bracketed):
             return sample_unseen(self.space, self.rng, self.claimed)
         good, bad = data
         bw_g, bw_b = self._bandwidth(good), self._bandwidth(bad)
-        K = self.space.n_options
+        K = self._counts()
         m = p["num_samples"]
         base = good[self.rng.integers(len(good), size=m)]
         resample = self.rng.random(base.shape) < np.maximum(bw_g * p["bandwidth_factor"], p["min_bandwidth"])
-        cands = np.where(resample, self.rng.integers(0, K, base.shape), base)
+        cands = np.where(resample, self.rng.integers(0, K[None, :], base.shape), base)
         ratio = self._density(cands, good, bw_g) / np.maximum(self._density(cands, bad, bw_b), 1e-300)
         for i in np.argsort(-ratio, kind="stable"):
             a = self.space.make(cands[i])
-            if self.space.canonical_key(a) not in self.claimed:
+            if is_valid(self.space, a) and self.space.canonical_key(a) not in self.claimed:
                 return a
         return sample_unseen(self.space, self.rng, self.claimed)

@@ -13,7 +13,7 @@ if importlib.util.find_spec("optuna") is None:  # checked cheaply; optuna itself
 
 from nasbench_lab import NasbenchError  # noqa: E402
 from nasbench_lab.strategies import register  # noqa: E402
-from nasbench_lab.strategies._common import sample_unseen  # noqa: E402
+from nasbench_lab.strategies._common import is_valid, option_counts, sample_unseen  # noqa: E402
 from nasbench_lab.strategies.base import Ask, Observation, Strategy  # noqa: E402
 
 SAMPLERS = ("tpe", "random", "nsga2", "qmc", "bruteforce")
@@ -54,7 +54,9 @@ class OptunaStrategy(Strategy):
     already queried, the trial is told the cached result at no cost and the sampler asked
     again (up to `max_tries` times); then an unseen cell is drawn uniformly and added to the
     study as a completed trial once observed. So no cell is paid for twice, and when every
-    canonical key has been queried `ask` returns None.
+    canonical key has been queried `ask` returns None. On a space with invalid cells (NB101)
+    or fewer options on some decisions, each decision gets its own number of options and an
+    invalid proposal is told as a FAILED trial without a query.
 
     Parameters:
       sampler ("tpe"): one of tpe, random, nsga2, qmc, bruteforce; from Python also any
@@ -79,8 +81,8 @@ class OptunaStrategy(Strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.study = optuna.create_study(direction="maximize", sampler=sampler)
-        self.dists = {f"d{i}": CategoricalDistribution(list(range(self.space.n_options)))
-                      for i in range(self.space.n_decisions)}
+        self.dists = {f"d{i}": CategoricalDistribution(list(range(int(k))))
+                      for i, k in enumerate(option_counts(self.space))}
         self.cache: dict = {}   # canonical key -> observed valid_acc (NaN: failed)
         self._trial = None      # the Optuna trial behind the last ask (None: a fallback cell)
 
@@ -99,6 +101,9 @@ class OptunaStrategy(Strategy):
             for _ in range(self.params["max_tries"] if dedup else 1):
                 trial = self.study.ask(self.dists)
                 arch = self.space.make([trial.params[f"d{i}"] for i in range(self.space.n_decisions)])
+                if not is_valid(self.space, arch):  # e.g. NB101: input does not reach output
+                    self._tell_value(trial, float("nan"))
+                    continue
                 key = self.space.canonical_key(arch)
                 if not dedup or key not in self.cache:
                     self._trial = trial

@@ -5,7 +5,7 @@ import numpy as np
 
 from nasbench_lab import NasbenchError
 from nasbench_lab.strategies import register
-from nasbench_lab.strategies._common import adam_step
+from nasbench_lab.strategies._common import adam_step, option_counts
 from nasbench_lab.strategies.base import Ask, Observation, Strategy
 
 
@@ -41,6 +41,11 @@ class Reinforce(Strategy):
         if not p["learning_rate"] > 0 or not 0 <= p["baseline_momentum"] < 1:
             raise NasbenchError("reinforce needs learning_rate > 0 and 0 <= baseline_momentum < 1")
         self.logits = p["init_std"] * rng.standard_normal((self.space.n_decisions, self.space.n_options))
+        # mixed spaces (fewer options on some decisions): impossible options get probability 0
+        counts = option_counts(self.space)
+        self._mask = np.arange(self.space.n_options)[None, :] < counts[:, None]
+        self._masked = not self._mask.all()
+        self._valid = getattr(self.space, "is_valid", None)  # spaces with invalid cells (NB101)
         self._adam: dict = {}
         self._ema_num = 0.0
         self._ema_den = 0.0
@@ -49,13 +54,28 @@ class Reinforce(Strategy):
     def probabilities(self) -> np.ndarray:
         z = self.logits - self.logits.max(1, keepdims=True)
         e = np.exp(z)
+        if self._masked:
+            e *= self._mask
         return e / e.sum(1, keepdims=True)
 
-    def _sample(self) -> tuple:
+    def _draw(self) -> tuple:
         cdf = np.cumsum(self.probabilities(), axis=1)
-        u = self.rng.random(self.space.n_decisions)
-        ch = (u[:, None] > cdf).sum(1)
-        return tuple(int(c) for c in np.minimum(ch, self.space.n_options - 1))
+        u = self.rng.random(self.space.n_decisions) * cdf[:, -1]
+        ch = (u[:, None] >= cdf).sum(1)
+        return tuple(int(c) for c in ch)
+
+    def _sample(self) -> tuple:
+        """A draw from the policy; on a space with invalid cells, redrawn until valid (the
+        policy conditioned on validity, as NAS-Bench-101's samplers do)."""
+        ch = self._draw()
+        if self._valid is not None:
+            for _ in range(1000):
+                if self._valid(self.space.make(ch)):
+                    break
+                ch = self._draw()
+            else:
+                ch = self.space.sample(self.rng).choices
+        return ch
 
     def baseline(self) -> float:
         return self._ema_num / self._ema_den if self._ema_den else 0.0
