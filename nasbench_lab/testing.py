@@ -264,7 +264,13 @@ class _Spy:
         except _TimeLimit:
             raise
         except Exception as e:
-            raise CheckFailure(f"{when} raised {type(e).__name__}: {e}") from e
+            hint = ""
+            if isinstance(e, SpaceError):
+                sp = self.context.space
+                hint = (f" (this check searches the space {sp.name!r}: {sp.n_decisions} decisions of "
+                        f"{sp.n_options} options; use self.space.sample/mutate/make and self.space.n_decisions, "
+                        "never NB201's constants)")
+            raise CheckFailure(f"{when} raised {type(e).__name__}: {e}{hint}") from e
         if a is None:
             self.returned_none = True
             return None
@@ -740,6 +746,10 @@ def check_pickle_resume(cls, params=None) -> None:
     n, k = N_QUERIES, 13
     full = _drive(cls, "nb201", budget=Budget(queries=n), seed=5, params=params).trajectory()
     part = _drive(cls, "nb201", budget=Budget(queries=k), seed=5, params=params)
+    if part.trajectory() != full[:k]:
+        raise CheckFailure("the strategy is not reproducible (see check_reproducible), so a resumed run cannot "
+                           "be compared with an uninterrupted one; "
+                           + _first_difference(full[:k], part.trajectory(), "run 1", "run 2"))
     try:
         blob = pickle.dumps(part.strat)
     except Exception as e:
