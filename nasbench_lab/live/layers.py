@@ -322,6 +322,7 @@ class BatchNorm(Layer):
                      xc=xc, xcw=xc.reshape(wshape), t=t, tw=t.reshape(wshape), dx=dx,
                      dxw=dx.reshape(wshape), rows=rows, r0=rows[0].reshape(-1),
                      r1=rows[1].reshape(-1), r2=rows[2].reshape(-1), ones=np.ones(m, dtype),
+                     ones_m=np.full(m, 1.0 / m, dtype),
                      unbias=self.momentum * m / max(m - 1, 1))
             self._plans[key] = P
         return P
@@ -334,13 +335,13 @@ class BatchNorm(Layer):
         self.train = train
         if train:
             # exact centred variance (E[x^2] - E[x]^2 loses too much in float32)
-            ones, inv_m, xcw, yw = P["ones"], P["inv_m"], P["xcw"], P["yw"]
-            mean = (ones @ x.reshape(P["m"], P["C"])) * inv_m
+            ones_m, xcw, yw = P["ones_m"], P["xcw"], P["yw"]
+            mean = ones_m @ x.reshape(P["m"], P["C"])
             rows[0] = mean
             np.subtract(xw, P["r0"], out=xcw)
             np.multiply(xcw, xcw, out=yw)           # y is scratch here
-            var = (ones @ P["y2"]) * inv_m
-            invstd = 1.0 / np.sqrt(var + self.eps)
+            var = ones_m @ P["y2"]
+            invstd = (var + self.eps) ** -0.5
             scale = g * invstd
             self.P, self.invstd, self.scale = P, invstd, scale
             run = self.running

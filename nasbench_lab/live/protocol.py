@@ -26,7 +26,7 @@ class Protocol:
     lr: float = 0.1                 # peak learning rate; cosine to zero over all steps
     momentum: float = 0.9           # Nesterov
     weight_decay: float = 5e-4
-    eval_batch_size: int = 250
+    eval_batch_size: int = 100      # small chunks stay in cache: faster than one big pass
     latency_batch_size: int = 1
     latency_repeats: int = 10
 
