@@ -102,7 +102,7 @@ class SearchView:
         return int(cols[min(int(u * cols.size), cols.size - 1)])
 
 
-def run_search(table: Table, strategy: str, *, seed: int, run: int = 0, budget: Budget,
+def run_search(table: Table, strategy, *, seed: int, run: int = 0, budget: Budget,
                params: dict | None = None, search_schedule=None, report_schedule=None,
                view: SearchView | None = None) -> RunRecord:
     """Run one seeded search of `strategy` on `table` and return its record."""
@@ -110,7 +110,8 @@ def run_search(table: Table, strategy: str, *, seed: int, run: int = 0, budget: 
     if budget.seconds is not None and not view.has_costs:
         raise NasbenchError(f"table {table.name!r} has no costs in schedule {view.search.name!r}: "
                             "use --budget-queries instead of --budget-seconds")
-    cls = get_strategy(strategy)
+    cls = strategy if isinstance(strategy, type) else get_strategy(strategy)
+    strategy = cls.name or cls.__name__
     strategy_ss, noise_ss = np.random.SeedSequence([int(seed), int(run)]).spawn(2)
     noise_u = np.random.default_rng(noise_ss).random(table.n_archs)
     context = SearchContext(space=table.space, fidelities=view.search.recorded_epochs,

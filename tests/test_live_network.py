@@ -11,7 +11,7 @@ import pytest
 from nasbench_lab import NasbenchError
 from nasbench_lab.live.data import load_data
 from nasbench_lab.live.layers import ReLU
-from nasbench_lab.live.network import Cell, Network, ReLUConvBN, cell_terms, compile_cell
+from nasbench_lab.live.network import Cell, Network, ReLUConvBN, compile_cell
 from nasbench_lab.live.protocol import (BUILTIN_PROTOCOL, DIGITS_PROTOCOL, SMALL_PROTOCOL,
                                         Protocol)
 from nasbench_lab.live.trainer import train_architecture
@@ -31,12 +31,14 @@ def key_classes():
     return classes
 
 
-def test_compiled_expression_is_the_canonical_key(key_classes):
-    assert len(key_classes) == 4930
+def test_compiled_program_is_the_canonical_program(key_classes):
+    assert len(key_classes) == 5260
     for key, members in key_classes.items():
         for a in members[:3]:
-            out, _ = cell_terms(a.choices)
-            assert ("+".join(out) if out else "zero") == key
+            _, instances, _, _ = NB201.canonical_program(a)
+            prog = compile_cell(a.choices)
+            labels = sorted(ins[-1] for ins in prog if ins[0] in ("rcb", "pool"))
+            assert labels == sorted(label for label, _, _ in instances)
 
 
 def test_only_live_ops_are_instantiated(key_classes):
@@ -47,43 +49,37 @@ def test_only_live_ops_are_instantiated(key_classes):
                               if on and a.choices[e] not in (NONE, SKIP))
             prog = compile_cell(a.choices)
             n_ops = sum(1 for ins in prog if ins[0] in ("rcb", "pool"))
-            assert n_ops <= n_param_ops  # shared sub-expressions are computed once
+            assert n_ops <= n_param_ops  # pools of the same input are computed once
 
 
-def physical_cell(cell: Cell, choices, x, train):
-    """Edge-by-edge NB201 evaluation of a cell (float64), weights looked up by the edge's
-    canonical sub-expression: the reference the compiled program must match."""
-    by_term = {}
-    for ins in cell.prog:
-        if ins[0] == "rcb":
-            by_term[ins[4]] = cell.ops[ins[1]]
-        elif ins[0] == "pool":
-            by_term[ins[3]] = cell.ops[ins[1]]
-    short = {2: "c1", 3: "c3", 4: "ap"}
-    vals, terms = [x], [("x",)]
+def physical_cell(cell: Cell, arch, x, train):
+    """Edge-by-edge NB201 evaluation of a cell (float64): each convolution edge uses the
+    module of its canonical instance label, pools a fresh pool: the reference the compiled
+    program must match. Edges that do not reach the output are skipped (they feed only
+    nodes whose value is not used)."""
+    from nasbench_lab.live.layers import AvgPool3
+
+    by_label = {ins[-1]: cell.ops[ins[1]] for ins in cell.prog if ins[0] in ("rcb", "pool")}
+    edge_label = NB201.canonical_program(arch)[3]
+    vals = [x]
     for j in range(1, 4):
-        acc, tj = None, []
+        acc = None
         for e, (to, src) in enumerate(EDGES):
-            o = choices[e]
-            if to != j or o == NONE or terms[src] is None:
+            o = arch.choices[e]
+            if to != j or o == NONE or vals[src] is None:
                 continue
             if o == SKIP:
                 v = vals[src]
-                tj.extend(terms[src])
+            elif e not in edge_label:
+                continue
             else:
-                t = f"{short[o]}({'+'.join(terms[src])})"
-                tj.append(t)
-                if t not in by_term:  # dead node downstream: not instantiated; skip it
-                    v = None
+                m = by_label[edge_label[e]]
+                if isinstance(m, ReLUConvBN):
+                    v = m.forward(ReLU().forward(vals[src]).copy(), train).copy()
                 else:
-                    m = by_term[t]
-                    inp = ReLU().forward(vals[src]).copy() if isinstance(m, ReLUConvBN) \
-                        else vals[src]
-                    v = m.forward(inp, train).copy()
-            if v is not None:
-                acc = v.copy() if acc is None else acc + v
-        vals.append(acc if acc is not None else None)
-        terms.append(tuple(sorted(tj)) if tj else None)
+                    v = AvgPool3(x.ndim - 2).forward(vals[src], train).copy()
+            acc = v.copy() if acc is None else acc + v
+        vals.append(acc)
     return vals[3] if vals[3] is not None else np.zeros_like(x)
 
 
@@ -102,7 +98,7 @@ def test_compiled_cell_matches_edge_by_edge_evaluation(train, key_classes):
                     m.bn.running_var[:] = rng.uniform(0.5, 2, 4)
                     m.bn.params["beta"][:] = rng.standard_normal(4)
             x = rng.standard_normal((6, 5, 4))
-            ref = physical_cell(cell, a.choices, x, train)
+            ref = physical_cell(cell, a, x, train)
             got = cell.forward(x, train)
             np.testing.assert_allclose(got, ref, atol=1e-10, err_msg=str(a))
 

@@ -134,37 +134,62 @@ def test_canonical_key_examples():
     assert NB201.is_disconnected(NB201.make([0] * 6)) and key(NB201.make([0] * 6)) == "zero"
 
 
-def _numeric_cell(choices, x, funcs):
+def _numeric_cell(arch, x, weights, pool):
+    """Evaluate a cell edge by edge: each convolution edge uses the weights of its canonical
+    instance label, pools are one fixed nonlinear map, skip is the identity, none is 0."""
+    labels = NB201.canonical_program(arch)[3]
     nodes = [x]
     for j in range(1, 4):
         s = np.zeros_like(x)
         for e, (to, src) in enumerate(EDGES):
-            if to != j or choices[e] == 0 or not np.any(nodes[src]):
+            op = arch.choices[e]
+            if to != j or op == 0 or not np.any(nodes[src]):
                 continue
-            s = s + (nodes[src] if choices[e] == 1 else funcs[choices[e]](nodes[src]))
+            if op == 1:
+                s = s + nodes[src]
+            elif op == 4:
+                s = s + pool(nodes[src])
+            elif e in labels:  # a convolution whose output reaches the cell output
+                s = s + np.tanh(weights[(op, labels[e])] @ nodes[src])
+            else:  # a dead convolution: any weights, it must not matter
+                s = s + np.tanh(weights[(op, "dead")] @ nodes[src])
         nodes.append(s)
     return nodes[3]
 
 
 def test_canonical_key_equals_function_identity():
-    """Independent check: evaluate every cell with random nonlinear ops (shared weights per op
-    type, skip = identity, none = 0). Two cells get the same key exactly when they compute
-    the same output: 4,930 distinct keys = 4,930 distinct functions."""
+    """Independent check of the key on all 15,625 cells: evaluate each cell edge by edge with
+    random nonlinear ops, giving each convolution the weights of its canonical instance.
+    Cells with the same key must give the same output (the key's instance correspondence is
+    a weight correspondence), and cells with different keys different outputs."""
     rng = np.random.default_rng(0)
-    W = {o: rng.normal(size=(12, 12)) for o in (2, 3, 4)}
-    funcs = {o: (lambda v, o=o: np.tanh(W[o] @ v)) for o in (2, 3, 4)}
+    weights = {(op, f"n{i}"): rng.normal(size=(12, 12)) for op in (2, 3) for i in range(6)}
+    weights.update({(op, "dead"): rng.normal(size=(12, 12)) for op in (2, 3)})
+    P = rng.normal(size=(12, 12))
+    pool = lambda v: np.sin(P @ v)  # noqa: E731
     x = rng.normal(size=12)
     by_value, by_key = {}, {}
     for i in range(NB201.size):
         a = NB201.from_index(i)
-        v = tuple(np.round(_numeric_cell(a.choices, x, funcs), 8))
+        v = tuple(np.round(_numeric_cell(a, x, weights, pool), 8))
         k = NB201.canonical_key(a)
         by_value.setdefault(v, set()).add(k)
         by_key.setdefault(k, set()).add(v)
-    assert len(by_key) == len(by_value) == 4930
+    assert len(by_key) == len(by_value) == 5260
     assert all(len(s) == 1 for s in by_value.values())
     assert all(len(s) == 1 for s in by_key.values())
     assert len([i for i in range(NB201.size) if NB201.is_disconnected(NB201.from_index(i))]) == 341
+
+
+def test_one_conv_counted_twice_is_not_two_convs():
+    once = NB201.from_string("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|skip_connect~1|skip_connect~2|")
+    two = NB201.from_string("|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|")
+    assert NB201.canonical_key(once) == "n0=c3(x);out=n0+n0"
+    assert NB201.canonical_key(two) == "n0=c3(x);n1=c3(x);out=n0+n1"
+    # pools have no weights: two pools of the same input are one function
+    p1 = NB201.from_string("|avg_pool_3x3~0|+|none~0|skip_connect~1|+|none~0|skip_connect~1|skip_connect~2|")
+    p2 = NB201.from_string("|avg_pool_3x3~0|+|none~0|none~1|+|avg_pool_3x3~0|skip_connect~1|none~2|")
+    assert NB201.canonical_key(p1) == NB201.canonical_key(p2)
 
 
 @given(archs)

@@ -5,13 +5,14 @@ residual reduction block (ReLU-Conv3/2-BN, ReLU-Conv3-BN; shortcut AvgPool 2 + C
 to 2C; stage 2 with N cells; reduction to 4C; stage 3 with N cells; BN-ReLU; global
 average pooling; linear classifier.
 
-The cell is compiled from its canonical form (the expression behind
-`NB201.canonical_key`): `skip_connect` is the identity, `none` edges, ops applied to a
-constant-zero node and nodes that do not reach the output are dropped, sums are
-multisets, and every distinct sub-expression (an op applied to a canonical input) is
-computed once. Two cells with the same canonical key therefore compile to the same
-program; initial weights are drawn from (seed, cell position, sub-expression), so they
-compute the same function, in train and eval mode, and train to the same result. A cell
+The cell is compiled from its canonical program (`NB201.canonical_program`, the form
+behind `NB201.canonical_key`): `skip_connect` is the identity, `none` edges, ops applied
+to a constant-zero node and ops that do not reach the output are dropped, sums are
+multisets, every convolution edge is its own instance with its own weights (as in
+NAS-Bench-201), and pools of the same input, having no weights, are computed once. Two
+cells with the same canonical key therefore compile to the same program; initial weights
+are drawn from (seed, cell position, instance label), so they compute the same function,
+in train and eval mode, and train to the same result. A cell
 whose output is disconnected outputs zeros (nothing is instantiated), so the network is
 input independent and predicts at chance.
 """
@@ -25,49 +26,26 @@ import numpy as np
 from nasbench_lab.live.layers import (AvgPool2, AvgPool3, BatchNorm, Conv, GlobalAvgPool,
                                       Layer, Linear, ReLU)
 from nasbench_lab.spaces import NB201
-from nasbench_lab.spaces.nb201 import CONV1, CONV3, EDGES, N_NODES, NONE, POOL, SKIP
-
-_SHORT = {CONV1: "c1", CONV3: "c3", POOL: "ap"}
-
+from nasbench_lab.spaces.nb201 import DISCONNECTED, canonical_program
 
 # ----------------------------------------------------------------------- cell compiler
-def cell_terms(choices) -> tuple[list, dict]:
-    """Canonical expression of a cell: (output terms, definitions).
-
-    The output is a sorted list of term strings (a multiset; empty: constant zero);
-    `definitions[term] = (op, input_terms)` for every non-input term. The strings are
-    those of `NB201.canonical_key`.
-    """
-    defs: dict[str, tuple[str, tuple[str, ...]]] = {}
-    nodes: list[tuple[str, ...] | None] = [("x",)]
-    for j in range(1, N_NODES):
-        terms: list[str] = []
-        for e, (to, src) in enumerate(EDGES):
-            if to != j or choices[e] == NONE or nodes[src] is None:
-                continue
-            if choices[e] == SKIP:
-                terms.extend(nodes[src])
-            else:
-                t = f"{_SHORT[choices[e]]}({'+'.join(nodes[src])})"
-                defs[t] = (_SHORT[choices[e]], nodes[src])
-                terms.append(t)
-        nodes.append(tuple(sorted(terms)) if terms else None)
-    out = nodes[-1]
-    return (list(out) if out else []), defs
-
-
 def compile_cell(choices) -> list[tuple]:
-    """Straight-line program of the canonical cell.
+    """Straight-line program of the canonical cell (`NB201.canonical_program`).
 
     Value 0 is the cell input. Instructions, in topological order:
-    ('relu', out, src), ('rcb', out, src_relu, k, term), ('pool', out, src, term),
-    ('sum', out, ((coef, src), ...)), ('zero', out). The last instruction's `out` is
-    the cell output (a program may be empty: the output is the input).
+    ('relu', out, src), ('rcb', out, src_relu, k, label), ('pool', out, src, label),
+    ('sum', out, ((coef, src), ...)), ('zero', out). Each op instance of the canonical
+    program is one instruction (its label names its weights); a ReLU is shared by the
+    convolutions that read the same value. The last instruction's `out` is the cell
+    output (a program may be empty: the output is the input).
     """
-    out_terms, defs = cell_terms(choices)
+    key, instances, out_labels, _ = canonical_program(tuple(int(c) for c in choices))
+    if key == DISCONNECTED:
+        return [("zero", 1)]
+    defs = {label: (op, inputs) for label, op, inputs in instances}
     prog: list[tuple] = []
     memo_sum: dict[tuple, int] = {("x",): 0}
-    memo_term: dict[str, int] = {"x": 0}
+    memo_inst: dict[str, int] = {"x": 0}
     memo_relu: dict[int, int] = {}
     n = [1]
 
@@ -75,41 +53,38 @@ def compile_cell(choices) -> list[tuple]:
         n[0] += 1
         return n[0] - 1
 
-    def emit_term(t: str) -> int:
-        if t in memo_term:
-            return memo_term[t]
-        op, inner = defs[t]
-        src = emit_sum(inner)
+    def emit_inst(label: str) -> int:
+        if label in memo_inst:
+            return memo_inst[label]
+        op, inputs = defs[label]
+        src = emit_sum(inputs)
         if op == "ap":
             v = new()
-            prog.append(("pool", v, src, t))
+            prog.append(("pool", v, src, label))
         else:
             if src not in memo_relu:
                 r = new()
                 prog.append(("relu", r, src))
                 memo_relu[src] = r
             v = new()
-            prog.append(("rcb", v, memo_relu[src], 1 if op == "c1" else 3, t))
-        memo_term[t] = v
+            prog.append(("rcb", v, memo_relu[src], 1 if op == "c1" else 3, label))
+        memo_inst[label] = v
         return v
 
-    def emit_sum(terms: tuple) -> int:
-        if terms in memo_sum:
-            return memo_sum[terms]
-        counts = Counter(terms)
+    def emit_sum(atoms: tuple) -> int:
+        if atoms in memo_sum:
+            return memo_sum[atoms]
+        counts = Counter(atoms)
         if len(counts) == 1 and next(iter(counts.values())) == 1:
-            v = emit_term(terms[0])
+            v = emit_inst(atoms[0])
         else:
-            parts = tuple((c, emit_term(t)) for t, c in sorted(counts.items()))
+            parts = tuple((c, emit_inst(a)) for a, c in sorted(counts.items()))
             v = new()
             prog.append(("sum", v, parts))
-        memo_sum[terms] = v
+        memo_sum[atoms] = v
         return v
 
-    if not out_terms:
-        prog.append(("zero", 1))
-    else:
-        emit_sum(tuple(out_terms))
+    emit_sum(tuple(out_labels))
     return prog
 
 

@@ -65,6 +65,11 @@ class SearchSpace:
         raise NotImplementedError
 
     @property
+    def option_counts(self) -> tuple[int, ...]:
+        """Number of options of each decision (a product space: `n_options` everywhere)."""
+        return (self.n_options,) * self.n_decisions
+
+    @property
     def size(self) -> int:
         return self.n_options ** self.n_decisions
 

@@ -311,6 +311,10 @@ class NB101Space(SearchSpace):
             if self.is_valid(a):
                 return a
 
+    @property
+    def option_counts(self) -> tuple[int, ...]:
+        return tuple(self._options(i) for i in range(self.n_decisions))
+
     def _options(self, i: int) -> int:
         return 2 if i < N_EDGE_BITS else len(OPS)
 

@@ -39,25 +39,86 @@ def _code(choices) -> int:
     return sum(int(c) * 5 ** i for i, c in enumerate(choices))
 
 
-def _expr_terms(choices) -> list[tuple[str, ...] | None]:
-    """Per node, the sorted multiset of summands it computes (None: constant zero).
+def _raw_program(choices):
+    """The cell as a DAG of op instances, before canonical labelling.
 
-    skip_connect is the identity, so it passes its input's summands through (addition is
-    associative); none and any op applied to a zero node contribute nothing; every other
-    op is a function symbol applied to the canonical form of its input.
+    Atoms are 'x' (the input) and op instances. skip_connect passes its input's atoms
+    through (the identity; sums are multisets); none and any op applied to a zero node
+    contribute nothing. A convolution edge is its own instance (its own weights); an
+    average pool has no weights, so pools of the same input are one instance.
+    Returns (instances {id: (op, sorted input ids)}, output ids, {edge: id}).
     """
-    nodes: list[tuple[str, ...] | None] = [("x",)]
+    nodes: list[list[str]] = [["x"]]
+    inst: dict[str, tuple[str, tuple[str, ...]]] = {}
+    edge_id: dict[int, str] = {}
     for j in range(1, N_NODES):
-        terms: list[str] = []
+        atoms: list[str] = []
         for e, (to, src) in enumerate(EDGES):
-            if to != j or choices[e] == NONE or nodes[src] is None:
+            op = choices[e]
+            if to != j or op == NONE or not nodes[src]:
                 continue
-            if choices[e] == SKIP:
-                terms.extend(nodes[src])
-            else:
-                terms.append(f"{_SHORT[choices[e]]}({'+'.join(nodes[src])})")
-        nodes.append(tuple(sorted(terms)) if terms else None)
-    return nodes
+            if op == SKIP:
+                atoms.extend(nodes[src])
+                continue
+            inputs = tuple(sorted(nodes[src]))
+            iid = f"ap{inputs}" if op == POOL else f"e{e}"
+            inst[iid] = (_SHORT[op], inputs)
+            edge_id[e] = iid
+            atoms.append(iid)
+        nodes.append(atoms)
+    out = tuple(sorted(nodes[-1]))
+    live, stack = set(), list(out)
+    while stack:
+        a = stack.pop()
+        if a != "x" and a not in live:
+            live.add(a)
+            stack.extend(inst[a][1])
+    inst = {k: v for k, v in inst.items() if k in live}
+    return inst, out, {e: i for e, i in edge_id.items() if i in live}
+
+
+@lru_cache(maxsize=None)
+def canonical_program(choices: tuple[int, ...]):
+    """Canonical form of the function a cell computes, exact up to renaming op instances.
+
+    Returns (key, instances, output, edge_labels): `instances` is a tuple of
+    (label, op, input labels) in canonical order, `output` the sorted labels summed at
+    the output ('x' is the input), `edge_labels` maps each edge whose op reaches the
+    output to its instance label. The key is their serialisation, e.g.
+    'n0=c3(x);n1=ap(n0+x);out=n1+x'; cells whose output is constant zero get 'zero'.
+    Labels come from the lexicographically smallest serialisation over the orderings of
+    structurally identical instances, so isomorphic programs get identical keys.
+    """
+    from itertools import permutations, product
+
+    inst, out, edge_id = _raw_program(choices)
+    if not out:
+        return DISCONNECTED, (), (), {}
+    tree: dict[str, str] = {"x": "x"}
+
+    def t(a: str) -> str:
+        if a not in tree:
+            op, inputs = inst[a]
+            tree[a] = f"{op}({'+'.join(sorted(t(c) for c in inputs))})"
+        return tree[a]
+
+    groups: dict[str, list[str]] = {}
+    for a in sorted(inst, key=t):
+        groups.setdefault(t(a), []).append(a)
+    best = None
+    for choice in product(*(permutations(g) for g in groups.values())):
+        order = [a for g in choice for a in g]
+        label = {"x": "x", **{a: f"n{i}" for i, a in enumerate(order)}}
+        lines = tuple(f"{label[a]}={inst[a][0]}({'+'.join(sorted(label[c] for c in inst[a][1]))})"
+                      for a in order)
+        text = ";".join(lines) + ";out=" + "+".join(sorted(label[a] for a in out))
+        if best is None or text < best[0]:
+            best = (text, label)
+    text, label = best
+    order = sorted(inst, key=lambda a: int(label[a][1:]))
+    instances = tuple((label[a], inst[a][0], tuple(sorted(label[c] for c in inst[a][1]))) for a in order)
+    return (text, instances, tuple(sorted(label[a] for a in out)),
+            {e: label[i] for e, i in edge_id.items()})
 
 
 class NB201Space(SearchSpace):
@@ -106,28 +167,34 @@ class NB201Space(SearchSpace):
         return Arch(self.name, tuple(ch))
 
     def canonical_key(self, arch: Arch) -> str:
-        """Canonical form of the function the cell computes.
+        """Canonical form of the function the cell computes (see `canonical_program`).
 
-        `none` edges and edges out of zero nodes are dropped, `skip_connect` is the
-        identity, sums are order-free multisets, so two cells share a key exactly when
-        they compute the same expression of their input. Cells whose output is constant
-        zero share the key 'zero'.
+        `none` edges and ops applied to a zero node are dropped, `skip_connect` is the
+        identity, sums are order-free multisets, every convolution edge has its own
+        weights and pools of the same input coincide; two cells share a key exactly when
+        their op-instance graphs are isomorphic, i.e. they compute the same function for
+        corresponding weights. Cells whose output is constant zero share the key 'zero'.
         """
-        out = _expr_terms(self.check(arch).choices)[-1]
-        return DISCONNECTED if out is None else "+".join(out)
+        return canonical_program(self.check(arch).choices)[0]
+
+    def canonical_program(self, arch: Arch):
+        return canonical_program(self.check(arch).choices)
 
     def is_disconnected(self, arch: Arch) -> bool:
-        return _expr_terms(self.check(arch).choices)[-1] is None
+        return self.canonical_key(arch) == DISCONNECTED
 
     def live_edges(self, arch: Arch) -> tuple[bool, ...]:
-        """Which edges carry a non-zero signal that reaches the output."""
+        """Which edges carry a signal that reaches the output (skips included)."""
         ch = self.check(arch).choices
-        nodes = _expr_terms(ch)
-        reaches = [False, False, False, True]
+        inst, out, edge_id = _raw_program(ch)
+        nonzero = [True, False, False, False]
+        for j in range(1, N_NODES):
+            nonzero[j] = any(nonzero[src] and ch[e] != NONE for e, (to, src) in enumerate(EDGES) if to == j)
+        reaches = [False, False, False, bool(out)]
         for j in (2, 1, 0):
             reaches[j] = any(reaches[to] and ch[e] != NONE
                              for e, (to, src) in enumerate(EDGES) if src == j)
-        return tuple(ch[e] != NONE and nodes[src] is not None and reaches[to]
+        return tuple(ch[e] != NONE and nonzero[src] and reaches[to] and (ch[e] == SKIP or e in edge_id)
                      for e, (to, src) in enumerate(EDGES))
 
     def encode_path(self, arch: Arch) -> np.ndarray:

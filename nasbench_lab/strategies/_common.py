@@ -29,8 +29,6 @@ def option_counts(space: SearchSpace) -> np.ndarray:
     """Options per decision. Product spaces (NB201) have `n_options` everywhere; a mixed space
     (NB101: binary edges, 3 ops) says so with an `option_counts` attribute or `_options(i)`."""
     counts = getattr(space, "option_counts", None)
-    if counts is None and hasattr(space, "_options"):
-        counts = [space._options(i) for i in range(space.n_decisions)]
     if counts is None:
         counts = [space.n_options] * space.n_decisions
     return np.asarray(counts, dtype=np.int64)

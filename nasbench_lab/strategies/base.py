@@ -71,6 +71,8 @@ class Strategy:
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
     expected_failures: ClassVar[dict[str, str]] = {}
+    #: True when the method never pays twice for a canonical key (checked by the suite)
+    deduplicates: ClassVar[bool] = False
 
     def __init__(self, context: SearchContext, rng: np.random.Generator, **params: Any):
         unknown = sorted(set(params) - set(self.defaults))
