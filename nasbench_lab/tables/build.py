@@ -169,9 +169,13 @@ def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str
         pdict = protocol.to_dict()
         calls = [(k, s, plan.representative[k], sp.name, pdict) for k, s in todo]
         bar = tqdm(total=len(calls), desc="training", unit="cell", disable=not progress, smoothing=0.05)
-        for res in _execute(calls, workers, dask_scheduler):
+        step = max(1, len(calls) // 100)
+        for n, res in enumerate(_execute(calls, workers, dask_scheduler), start=1):
             _write_part(parts, res["key"], res["seed"], res)
             bar.update(1)
+            if not progress and (n % step == 0 or n == len(calls)):  # a log line per 1% without a terminal
+                el = time.perf_counter() - t0
+                log(f"  {n}/{len(calls)} trained, {el / 60:.1f} min elapsed, ETA {el / n * (len(calls) - n) / 60:.1f} min")
         bar.close()
     wall = time.perf_counter() - t0
     summary = assemble(out, plan, protocol, name=name or out.stem)
