@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
+from nasbench_lab.parallel import parallel_map
 from nasbench_lab.results import ResultStore
 from nasbench_lab.runner import Budget, RunRecord, SearchView, run_search
 from nasbench_lab.strategies import get_strategy
@@ -105,7 +106,7 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total, desc="runs", unit="run", disable=not progress, leave=False)
-        for chunk_records in _execute(jobs, workers, dask_scheduler):
+        for chunk_records in parallel_map(_run_chunk, jobs, workers, dask_scheduler):
             for d in chunk_records:
                 store.save(RunRecord.from_dict(d))
             bar.update(len(chunk_records))
@@ -120,33 +121,6 @@ def _probe_context():
     from nasbench_lab.strategies import SearchContext
 
     return SearchContext(space=NB201, fidelities=(1, 2, 3))
-
-
-def _execute(jobs, workers: int, dask_scheduler: str | None):
-    if workers == 1 and not dask_scheduler:
-        for j in jobs:
-            yield _run_chunk(*j)
-        return
-    import joblib
-
-    if dask_scheduler:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise NasbenchError("--dask-scheduler needs dask: pip install 'nasbench_lab[dask]'") from None
-        try:
-            client = Client(dask_scheduler, timeout="10s")
-        except (OSError, TimeoutError) as e:
-            raise NasbenchError(f"cannot reach the Dask scheduler at {dask_scheduler} ({e})") from None
-        try:
-            with joblib.parallel_config(backend="dask"):
-                yield from joblib.Parallel(return_as="generator_unordered")(
-                    joblib.delayed(_run_chunk)(*j) for j in jobs)
-        finally:
-            client.close()
-        return
-    yield from joblib.Parallel(n_jobs=workers, return_as="generator_unordered")(
-        joblib.delayed(_run_chunk)(*j) for j in jobs)
 
 
 def final_summary(records: list[RunRecord]) -> dict:

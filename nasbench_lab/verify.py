@@ -36,12 +36,9 @@ def verify_indices(table: Table, indices: list[int], seeds: int, metric: str = "
     from nasbench_lab.tables.build import train_job
 
     calls = [(str(i), s, int(i), table.space.name, protocol.to_dict()) for i in indices for s in fresh]
-    if workers > 1:
-        import joblib
+    from nasbench_lab.parallel import parallel_map
 
-        results = joblib.Parallel(n_jobs=workers)(joblib.delayed(train_job)(*c) for c in calls)
-    else:
-        results = [train_job(*c) for c in calls]
+    results = list(parallel_map(train_job, calls, workers))
     live = {}
     for r in results:
         live.setdefault(int(r["key"]), []).append(float(r[metric][-1]))

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
+
+from gradcheck import numerical_gradient
 import pytest
 
 from nasbench_lab.spaces import NB201
@@ -11,19 +13,7 @@ from nasbench_lab.strategies._mlp import MLPEnsemble
 from nasbench_lab.strategies.gradient_surrogate import GradientSurrogate, softmax
 
 
-def _numeric(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + eps
-        fp = f()
-        x[i] = old - eps
-        fm = f()
-        x[i] = old
-        g[i] = (fp - fm) / (2 * eps)
-    return g
+_numeric = numerical_gradient
 
 
 @pytest.fixture

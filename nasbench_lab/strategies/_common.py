@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from nasbench_lab.spaces import Arch, SearchSpace
+from nasbench_lab.strategies.base import Ask, Observation, Strategy
 
 # per-space list of canonical keys by index; built lazily (NB201: ~0.2 s, once per process)
 _ALL_KEYS: dict[str, list] = {}
@@ -98,3 +99,42 @@ def adam_step(params: list, grads: list, state: dict, lr: float, b1: float = 0.9
         np.divide(m, tmp, out=tmp)
         tmp *= step
         p -= tmp
+
+
+class ModelGuided(Strategy):
+    """Shared loop of predictor-guided strategies (BANANAS, gradient surrogate): uniform
+    unseen samples until `num_init` observations, then batches of proposals from
+    `_propose()` (which fills `self.queue`, best last); a canonical key is never paid twice.
+    Subclasses implement `_enc(arch)` (the model's input) and `_propose()`."""
+
+    def __init__(self, context, rng, **params):
+        super().__init__(context, rng, **params)
+        self.seen: dict = {}      # canonical key -> score (NaN for a failed training)
+        self.X: list = []
+        self.y: list = []
+        self.archs: list = []     # (score, arch) of finite observations
+        self.queue: list = []
+
+    def _enc(self, arch) -> np.ndarray:
+        raise NotImplementedError
+
+    def _propose(self) -> None:
+        raise NotImplementedError
+
+    def ask(self) -> Ask | None:
+        if not self.queue and len(self.seen) >= self.params["num_init"] and len(self.y) >= 2:
+            self._propose()
+        while self.queue:
+            a = self.queue.pop()
+            if self.space.canonical_key(a) not in self.seen:
+                return Ask(a)
+        arch = sample_unseen(self.space, self.rng, self.seen)
+        return None if arch is None else Ask(arch)
+
+    def tell(self, ask: Ask, obs: Observation) -> None:
+        v = obs.valid_acc
+        self.seen[self.space.canonical_key(ask.arch)] = v
+        if v == v:
+            self.X.append(self._enc(ask.arch))
+            self.y.append(float(v))
+            self.archs.append((float(v), ask.arch))

@@ -5,13 +5,12 @@ import numpy as np
 
 from nasbench_lab import NasbenchError
 from nasbench_lab.strategies import register
-from nasbench_lab.strategies._common import encode, sample_unseen
+from nasbench_lab.strategies._common import ModelGuided, encode
 from nasbench_lab.strategies._mlp import MLPEnsemble
-from nasbench_lab.strategies.base import Ask, Observation, Strategy
 
 
 @register
-class Bananas(Strategy):
+class Bananas(ModelGuided):
     """Bayesian optimisation with an ensemble of small neural predictors on the path encoding.
 
     The first `num_init` queries are uniform samples. Then, every `batch` queries: fit an
@@ -51,11 +50,6 @@ class Bananas(Strategy):
         if min(p["num_init"], p["batch"], p["num_candidates"], p["top_k"], p["ensemble"], p["hidden"],
                p["layers"], p["max_mutations"]) < 1:
             raise NasbenchError("bananas: sizes and counts must be >= 1")
-        self.seen: dict = {}      # canonical key -> score (NaN for a failed training)
-        self.X: list = []
-        self.y: list = []
-        self.archs: list = []      # (score, arch) of finite observations
-        self.queue: list = []
         self.model: MLPEnsemble | None = None
         self._adam: dict = {}
         self.fits = 0
@@ -93,21 +87,3 @@ class Bananas(Strategy):
             acq = mu + p["kappa"] * sd
         order = np.argsort(-acq, kind="stable")[:p["batch"]]
         self.queue = [cands[i] for i in order[::-1]]  # pop() takes the best first
-
-    def ask(self) -> Ask | None:
-        if not self.queue and len(self.seen) >= self.params["num_init"] and len(self.y) >= 2:
-            self._propose()
-        while self.queue:
-            a = self.queue.pop()
-            if self.space.canonical_key(a) not in self.seen:
-                return Ask(a)
-        arch = sample_unseen(self.space, self.rng, self.seen)
-        return None if arch is None else Ask(arch)
-
-    def tell(self, ask: Ask, obs: Observation) -> None:
-        v = obs.valid_acc
-        self.seen[self.space.canonical_key(ask.arch)] = v
-        if v == v:
-            self.X.append(self._enc(ask.arch))
-            self.y.append(float(v))
-            self.archs.append((float(v), ask.arch))

@@ -5,9 +5,8 @@ import numpy as np
 
 from nasbench_lab import NasbenchError
 from nasbench_lab.strategies import register
-from nasbench_lab.strategies._common import adam_step, is_valid, onehot, option_counts, sample_unseen
+from nasbench_lab.strategies._common import ModelGuided, adam_step, is_valid, onehot, option_counts
 from nasbench_lab.strategies._mlp import MLPEnsemble
-from nasbench_lab.strategies.base import Ask, Observation, Strategy
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -17,7 +16,7 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 @register
-class GradientSurrogate(Strategy):
+class GradientSurrogate(ModelGuided):
     """Relax, fit, ascend, discretise, repeat.
 
     Relaxation: an architecture becomes a logit matrix alpha [decisions x options]; the
@@ -69,14 +68,12 @@ class GradientSurrogate(Strategy):
         # decisions with fewer options (mixed spaces such as NB101) keep their extra logits at
         # -1e9: probability 0, gradient 0, never the argmax
         self._mask = np.arange(self.K)[None, :] < option_counts(self.space)[:, None]
-        self.seen: dict = {}
-        self.X: list = []
-        self.y: list = []
-        self.archs: list = []
-        self.queue: list = []
         self.model: MLPEnsemble | None = None
         self._adam: dict = {}
         self.rounds = 0
+
+    def _enc(self, arch) -> np.ndarray:
+        return onehot(arch.choices, self.K)
 
     # ----- the differentiable part -----------------------------------------------------------
     def acquisition_and_grad(self, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,21 +156,3 @@ class GradientSurrogate(Strategy):
                 keys.add(k)
                 picked.append(a)
         self.queue = picked[::-1]
-
-    def ask(self) -> Ask | None:
-        if not self.queue and len(self.seen) >= self.params["num_init"] and len(self.y) >= 2:
-            self._propose()
-        while self.queue:
-            a = self.queue.pop()
-            if self.space.canonical_key(a) not in self.seen:
-                return Ask(a)
-        arch = sample_unseen(self.space, self.rng, self.seen)
-        return None if arch is None else Ask(arch)
-
-    def tell(self, ask: Ask, obs: Observation) -> None:
-        v = obs.valid_acc
-        self.seen[self.space.canonical_key(ask.arch)] = v
-        if v == v:
-            self.X.append(onehot(ask.arch.choices, self.K))
-            self.y.append(float(v))
-            self.archs.append((float(v), ask.arch))

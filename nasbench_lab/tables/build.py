@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
+from nasbench_lab.parallel import parallel_map
 from nasbench_lab.spaces import SearchSpace, get_space
 from nasbench_lab.tables.schema import METRICS
 from nasbench_lab.tables.writer import TableWriter
@@ -170,7 +171,7 @@ def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str
         calls = [(k, s, plan.representative[k], sp.name, pdict) for k, s in todo]
         bar = tqdm(total=len(calls), desc="training", unit="cell", disable=not progress, smoothing=0.05)
         step = max(1, len(calls) // 100)
-        for n, res in enumerate(_execute(calls, workers, dask_scheduler), start=1):
+        for n, res in enumerate(parallel_map(train_job, calls, workers, dask_scheduler), start=1):
             _write_part(parts, res["key"], res["seed"], res)
             bar.update(1)
             if not progress and (n % step == 0 or n == len(calls)):  # a log line per 1% without a terminal
@@ -183,33 +184,6 @@ def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str
     log(f"wrote {out} ({summary['done']}/{summary['total']} trainings, {out.stat().st_size / 1e6:.1f} MB, "
         f"content hash {summary['content_hash'][:12]}); {len(todo)} trained in {wall:.1f} s")
     return summary
-
-
-def _execute(calls, workers, dask_scheduler):
-    if workers == 1 and not dask_scheduler:
-        for c in calls:
-            yield train_job(*c)
-        return
-    import joblib
-
-    if dask_scheduler:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise NasbenchError("--dask-scheduler needs dask: pip install 'nasbench_lab[dask]'") from None
-        try:
-            client = Client(dask_scheduler, timeout="10s")
-        except (OSError, TimeoutError) as e:
-            raise NasbenchError(f"cannot reach the Dask scheduler at {dask_scheduler} ({e})") from None
-        try:
-            with joblib.parallel_config(backend="dask"):
-                yield from joblib.Parallel(return_as="generator_unordered")(
-                    joblib.delayed(train_job)(*c) for c in calls)
-        finally:
-            client.close()
-        return
-    yield from joblib.Parallel(n_jobs=workers, return_as="generator_unordered", batch_size=1)(
-        joblib.delayed(train_job)(*c) for c in calls)
 
 
 def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:

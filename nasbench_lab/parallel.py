@@ -1,0 +1,37 @@
+"""One way to run independent jobs: in this process, in joblib worker processes, or on a
+Dask cluster through joblib's dask backend (design.md section 7: no home-made scheduler)."""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator
+
+from nasbench_lab import NasbenchError
+
+
+def parallel_map(fn: Callable, calls: Iterable[tuple], workers: int = 1,
+                 dask_scheduler: str | None = None) -> Iterator:
+    """Yield fn(*call) for every call, in completion order when run in parallel."""
+    calls = list(calls)
+    if workers == 1 and not dask_scheduler:
+        for c in calls:
+            yield fn(*c)
+        return
+    import joblib
+
+    if dask_scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise NasbenchError("--dask-scheduler needs dask: pip install 'nasbench_lab[dask]'") from None
+        try:
+            client = Client(dask_scheduler, timeout="10s")
+        except (OSError, TimeoutError) as e:
+            raise NasbenchError(f"cannot reach the Dask scheduler at {dask_scheduler} ({e})") from None
+        try:
+            with joblib.parallel_config(backend="dask"):
+                yield from joblib.Parallel(return_as="generator_unordered")(
+                    joblib.delayed(fn)(*c) for c in calls)
+        finally:
+            client.close()
+        return
+    yield from joblib.Parallel(n_jobs=workers, return_as="generator_unordered", batch_size=1)(
+        joblib.delayed(fn)(*c) for c in calls)
