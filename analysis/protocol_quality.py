@@ -5,7 +5,12 @@ Each argument is a set of overrides of the built-in protocol ("base": none). For
 canonical keys x 2 seeds it prints CPU seconds per training, the Spearman rank correlation of
 final validation accuracy between the two seeds, seed noise (std of a single run), spread
 (std of arch means) and the median and best mean test accuracy."""
+import sys
+import time
+
+import numpy as np
 from scipy.stats import spearmanr
+
 from nasbench_lab.live.protocol import BUILTIN_PROTOCOL
 from nasbench_lab.live.trainer import train_many
 from nasbench_lab.tables.build import make_plan
