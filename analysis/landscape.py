@@ -1,0 +1,100 @@
+"""Landscape statistics of a table (the figures quoted in datasets/README.md).
+
+Usage: python analysis/landscape.py TABLE [--png FILE]
+
+Over the distinct cells that are trained (one entry per canonical key), prints:
+- rank correlation (Spearman) between seeds of the final validation accuracy;
+- best minus median of the seed-mean final test accuracy;
+- rank correlation between mid-training and final validation accuracy (seed mean);
+- op importance: for each op, the mean final validation accuracy of cells with that op on
+  an edge minus the mean over all cells, averaged over the six edges.
+With --png, saves a figure: histogram of seed-mean test accuracy and seed 0 vs seed 1.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from nasbench_lab.tables import open_table
+from nasbench_lab.tables.build import make_plan
+
+
+def landscape(name: str) -> dict:
+    t = open_table(name)
+    sch = t.schedule(None)
+    plan = make_plan(t.space, [0])
+    idx = np.array([plan.representative[k] for k in plan.keys])
+    present = t.present(sch.name)[idx]
+    va = t.array(sch.name, "valid_acc")[idx]
+    te = t.array(sch.name, "test_acc")[idx]
+    out = {"table": t.name, "distinct_cells": len(idx), "trained_per_seed": present.sum(0).tolist()}
+    pairs = {}
+    for a, b in itertools.combinations(range(len(sch.seeds)), 2):
+        both = present[:, a] & present[:, b]
+        if both.sum() >= 10:
+            pairs[f"{sch.seeds[a]}-{sch.seeds[b]}"] = (float(spearmanr(va[both, a, -1], va[both, b, -1]).statistic),
+                                                       int(both.sum()))
+    out["seed_spearman_final_valid"] = pairs
+    any_seed = present.any(1)
+    with np.errstate(invalid="ignore"):
+        mean_te = np.nanmean(np.where(present[:, :, None], te, np.nan), axis=1)[:, -1]
+        mean_va = np.nanmean(np.where(present[:, :, None], va, np.nan), axis=1)
+    m = mean_te[any_seed]
+    out["test_best"], out["test_median"] = float(np.nanmax(m)), float(np.nanmedian(m))
+    out["best_minus_median_test"] = out["test_best"] - out["test_median"]
+    E = len(sch.recorded_epochs)
+    mids = {}
+    for e in range(E - 1):
+        mids[int(sch.recorded_epochs[e])] = float(spearmanr(mean_va[any_seed, e], mean_va[any_seed, -1]).statistic)
+    out["spearman_epoch_vs_final_valid"] = mids
+    final = mean_va[any_seed, -1]
+    ch = np.array([t.space.from_index(int(i)).choices for i in idx[any_seed]])
+    ops = getattr(t.space, "ops", tuple(str(o) for o in range(t.space.n_options)))
+    grand = float(np.nanmean(final))
+    out["op_importance"] = {ops[o]: float(np.mean([np.nanmean(final[ch[:, e] == o]) - grand
+                                                   for e in range(ch.shape[1]) if (ch[:, e] == o).any()]))
+                            for o in range(len(ops))}
+    out["_arrays"] = (mean_te[any_seed], va[:, :, -1], present)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("table")
+    ap.add_argument("--png")
+    args = ap.parse_args()
+    r = landscape(args.table)
+    print(f"table {r['table']}: {r['distinct_cells']} distinct cells; trained per seed {r['trained_per_seed']}")
+    for pair, (rho, n) in r["seed_spearman_final_valid"].items():
+        print(f"  seed {pair}: Spearman of final validation accuracy {rho:.3f} over {n} cells")
+    print(f"  seed-mean final test accuracy: best {r['test_best']:.2f}, median {r['test_median']:.2f}, "
+          f"best - median {r['best_minus_median_test']:.2f} points")
+    for e, rho in r["spearman_epoch_vs_final_valid"].items():
+        print(f"  Spearman of validation accuracy at epoch {e} vs final: {rho:.3f}")
+    print("  op importance (mean final valid acc with the op on an edge minus overall mean, over edges): "
+          + ", ".join(f"{o} {v:+.2f}" for o, v in sorted(r["op_importance"].items(), key=lambda kv: -kv[1])))
+    if args.png:
+        from matplotlib.figure import Figure
+
+        mean_te, va, present = r["_arrays"]
+        fig = Figure(figsize=(10, 4), layout="constrained")
+        a1, a2 = fig.subplots(1, 2)
+        a1.hist(mean_te, bins=60, color="#0072B2")
+        a1.set_xlabel("final test accuracy, seed mean (%)")
+        a1.set_ylabel("distinct cells")
+        a1.set_title(f"{r['table']}: {len(mean_te)} distinct cells")
+        both = present[:, 0] & present[:, 1] if present.shape[1] > 1 else present[:, 0]
+        if present.shape[1] > 1:
+            a2.scatter(va[both, 0], va[both, 1], s=4, alpha=0.4, color="#D55E00")
+            a2.set_xlabel("final validation accuracy, seed 0 (%)")
+            a2.set_ylabel("seed 1 (%)")
+            a2.set_title("seed 0 vs seed 1")
+        fig.savefig(args.png, dpi=110)
+        print(f"  figure: {args.png}")
+
+
+if __name__ == "__main__":
+    main()
