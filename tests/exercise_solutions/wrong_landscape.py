@@ -1,0 +1,17 @@
+"""Wrong: NaN accuracies poison the means, and the largest positive effect is taken."""
+import numpy as np
+
+
+def op_effects(valid, choices, ops):
+    valid = np.asarray(valid, float)
+    ok = np.ones(valid.shape, bool)
+    out = {}
+    for o, name in enumerate(ops):
+        used = (np.asarray(choices) == o).any(axis=1)
+        out[name] = float(valid[ok & used].mean() - valid[ok & ~used].mean())
+    return out
+
+
+def most_important_op(valid, choices, ops):
+    eff = op_effects(valid, choices, ops)
+    return max(eff, key=eff.get)
