@@ -91,8 +91,9 @@ class GradeReport:
                 section = it.section
                 n = [i for i in self.items if i.section == section]
                 nf = sum(i.status == "fail" for i in n)
-                lines.append(f"== {section}: " + (f"{nf} of {len(n)} FAILED" if nf else "all passed"
-                                                   if any(i.status == "pass" for i in n) else "skipped"))
+                state = (f"{nf} of {len(n)} FAILED" if nf else
+                         "all passed" if any(i.status == "pass" for i in n) else "skipped")
+                lines.append(f"== {section}: {state}")
             lines.append(f"  {icon[it.status]}  {it.name}")
             for ln in it.detail.splitlines() if it.detail else []:
                 lines.append("        " + ln)
@@ -557,7 +558,7 @@ def _checks_evolution(report, cls, ex):
 
 
 def _checks_reinforce(report, cls, ex):
-    from nasbench_lab.strategies import Ask, Observation, SearchContext
+    from nasbench_lab.strategies import Observation, SearchContext
 
     section = "REINFORCE checks"
     view = _small_view()
@@ -597,8 +598,8 @@ def _checks_reinforce(report, cls, ex):
                        "Draw each decision's option from its row of probabilities() with self.rng "
                        "(e.g. self.rng.choice(n_options, p=row)), not uniformly.")
         else:
-            report.add(section, name, "pass", f"favoured option drawn {share:.0%} of the time "
-                                               f"(policy: {expect:.0%})")
+            report.add(section, name, "pass",
+                       f"favoured option drawn {share:.0%} of the time (policy: {expect:.0%})")
 
     def baseline():
         name = "the baseline: a result above the recent average makes its architecture more likely, below less"

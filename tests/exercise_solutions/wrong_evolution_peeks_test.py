@@ -1,7 +1,7 @@
 """Wrong: selects by test accuracy, which Observations do not carry."""
 from collections import deque
 
-from nasbench_lab.strategies import Ask, Observation, Strategy, score
+from nasbench_lab.strategies import Ask, Observation, Strategy, score  # noqa: F401
 
 
 class MyEvolution(Strategy):
