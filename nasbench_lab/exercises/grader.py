@@ -899,6 +899,12 @@ def grade(folder, *, tables: list[str] | None = None, runs: int | None = None) -
     """Grade the exercise in `folder` (made by `start_exercise`); returns the report."""
     folder = Path(folder).resolve()
     ex, _meta = load_exercise(folder)
+    from nasbench_lab.tables import builtin_tables
+
+    if SMALL_TABLE not in builtin_tables():
+        raise NasbenchError(f"the exercises need the small built-in table {SMALL_TABLE!r}, which this install "
+                            "lacks; install nasbench_lab from its repository (pip install -e .) or put "
+                            f"{SMALL_TABLE}.h5 in a folder named by $NASBENCH_LAB_TABLES")
     report = GradeReport(ex.name, str(folder))
     t0 = time.perf_counter()
     np_state = np.random.get_state()
