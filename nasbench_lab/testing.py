@@ -221,20 +221,20 @@ def _label(cls) -> str:
     return f"{cls.name or cls.__name__!s} ({cls.__module__}.{cls.__qualname__})"
 
 
-class _TimeLimit(Exception):
-    pass
+class TimeLimit(Exception):
+    """Raised by `deadline` when the time is up."""
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Raise _TimeLimit in the main thread after `seconds` (no-op elsewhere / on Windows)."""
+def deadline(seconds: float):
+    """Raise TimeLimit in the main thread after `seconds` (no-op elsewhere / on Windows)."""
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not usable:
         yield
         return
 
     def handler(signum, frame):
-        raise _TimeLimit()
+        raise TimeLimit()
 
     old = signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -261,7 +261,7 @@ class _Spy:
         when = "the first ask()" if n == 0 else f"ask() #{n + 1} (after {len(self.obs)} tells)"
         try:
             a = self.strat.ask()
-        except _TimeLimit:
+        except TimeLimit:
             raise
         except Exception as e:
             hint = ""
@@ -282,7 +282,7 @@ class _Spy:
         self.obs.append(obs)
         try:
             self.strat.tell(ask, obs)
-        except _TimeLimit:
+        except TimeLimit:
             raise
         except Exception as e:
             raise CheckFailure(f"tell() #{len(self.obs)} raised {type(e).__name__}: {e} "
@@ -348,9 +348,9 @@ def _continue(trace: _Trace, budget, time_limit: float) -> None:
     from nasbench_lab.runner import run_loop
 
     try:
-        with _time_limit(time_limit):
+        with deadline(time_limit):
             run_loop(trace.spy, trace.view, trace.noise_u, budget, trace.record)
-    except _TimeLimit:
+    except TimeLimit:
         raise CheckFailure(
             f"the run did not finish within {time_limit:g} s of wall time after {len(trace.spy.asks)} "
             f"asks (budget: {budget}); a loop in ask() that looks for an unseen architecture may never "

@@ -24,9 +24,7 @@ import importlib.util
 import inspect
 import json
 import math
-import signal
 import sys
-import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -36,6 +34,8 @@ import numpy as np
 
 from nasbench_lab import NasbenchError
 from nasbench_lab.exercises import HERE, Exercise, load_exercise
+from nasbench_lab.testing import TimeLimit as _TimeLimit
+from nasbench_lab.testing import deadline as time_limit
 
 SMALL_TABLE = "nb201-3ops-small"
 FULL_TABLE = "nb201-mnist1d"
@@ -116,30 +116,6 @@ class GradeReport:
 
 
 # ============================================================================ helpers
-
-
-class _TimeLimit(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    """Raise _TimeLimit in the main thread after `seconds` (no-op in other threads)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def handler(signum, frame):
-        raise _TimeLimit()
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _where(exc: BaseException, filename: str) -> str:
