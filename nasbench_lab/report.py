@@ -74,11 +74,20 @@ def table_facts(table, search_schedule=None, report_schedule=None) -> dict:
         "search_schedule": search.name, "search_epochs": int(search.epochs),
         "report_schedule": report.name, "report_epochs": int(report.epochs),
         "search_seeds": list(search.seeds), "report_seeds": list(report.seeds),
+        "search_present_share": float(table.present(search.name).mean()),
         "protocol": report.protocol or search.protocol or {},
         "oracle": {"index": best, "arch": table.space.to_string(table.space.from_index(best)),
                    "valid": _num(valid[best]), "test": _num(test[best])},
         "best_test": _num(np.nanmax(test)) if np.isfinite(test).any() else None,
     }
+
+
+def _present_note(share) -> str:
+    """A warning when the table lacks some (arch, seed) entries (missing seeds, a partial build)."""
+    if share is None or share >= 1:
+        return ""
+    return (f" among the trained ones <span class='muted'>(only {100 * share:.0f}% of the (architecture, "
+            "seed) entries are present: missing seeds are never drawn)</span>")
 
 
 def write_manifest(out_dir, manifest: dict) -> None:
@@ -584,7 +593,8 @@ def render_html(summary: dict, figs: dict) -> str:
         ("dataset, space", lambda f: f"{_e(f['dataset'])}, {_e(f['space'])} ({f['n_archs']} architectures)"),
         ("content hash", lambda f: f"<code>{_e(f['content_hash'])}</code>"),
         ("search schedule", lambda f: f"{f['search_epochs']} epochs (<code>{_e(f['search_schedule'])}</code>), "
-                                      f"{seeds(f['search_seeds'])}; a query draws one seed"),
+                                      f"{seeds(f['search_seeds'])}; a query draws one seed"
+                                      + _present_note(f.get("search_present_share"))),
         ("report schedule", lambda f: f"{f['report_epochs']} epochs (<code>{_e(f['report_schedule'])}</code>), "
                                       f"{seeds(f['report_seeds'])}; the incumbent is reported with the seed mean"),
         ("oracle", lambda f: f"best report-schedule validation accuracy {_fmt(f['oracle']['valid'])}% "
