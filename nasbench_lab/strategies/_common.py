@@ -114,9 +114,23 @@ class ModelGuided(Strategy):
         self.y: list = []
         self.archs: list = []     # (score, arch) of finite observations
         self.queue: list = []
+        self.model = None         # an MLPEnsemble once there is data, refitted warm
+        self._adam: dict = {}
 
     def _enc(self, arch) -> np.ndarray:
         raise NotImplementedError
+
+    def _fit(self) -> None:
+        """(Re)fit the MLP ensemble on all finite observations, warm-starting Adam."""
+        from nasbench_lab.strategies._mlp import MLPEnsemble
+
+        p = self.params
+        X = np.asarray(self.X, dtype=float)
+        if self.model is None:
+            self.model = MLPEnsemble(X.shape[1], members=p["ensemble"], hidden=p["hidden"],
+                                     layers=p["layers"], rng=self.rng)
+            self._adam = {}
+        self.model.fit(X, np.asarray(self.y), steps=p["fit_steps"], lr=p["lr"], warm=self._adam)
 
     def _propose(self) -> None:
         raise NotImplementedError

@@ -6,7 +6,6 @@ import numpy as np
 from nasbench_lab import NasbenchError
 from nasbench_lab.strategies import register
 from nasbench_lab.strategies._common import ModelGuided, encode
-from nasbench_lab.strategies._mlp import MLPEnsemble
 
 
 @register
@@ -50,8 +49,6 @@ class Bananas(ModelGuided):
         if min(p["num_init"], p["batch"], p["num_candidates"], p["top_k"], p["ensemble"], p["hidden"],
                p["layers"], p["max_mutations"]) < 1:
             raise NasbenchError("bananas: sizes and counts must be >= 1")
-        self.model: MLPEnsemble | None = None
-        self._adam: dict = {}
         self.fits = 0
 
     def _enc(self, arch) -> np.ndarray:
@@ -59,12 +56,7 @@ class Bananas(ModelGuided):
 
     def _propose(self) -> None:
         p = self.params
-        X = np.asarray(self.X, dtype=float)
-        if self.model is None:
-            self.model = MLPEnsemble(X.shape[1], members=p["ensemble"], hidden=p["hidden"],
-                                     layers=p["layers"], rng=self.rng)
-            self._adam = {}
-        self.model.fit(X, np.asarray(self.y), steps=p["fit_steps"], lr=p["lr"], warm=self._adam)
+        self._fit()
         self.fits += 1
         parents = [a for _, a in sorted(self.archs, key=lambda t: -t[0])[:p["top_k"]]]
         cands, keys = [], set()

@@ -6,7 +6,6 @@ import numpy as np
 from nasbench_lab import NasbenchError
 from nasbench_lab.strategies import register
 from nasbench_lab.strategies._common import ModelGuided, adam_step, is_valid, onehot, option_counts
-from nasbench_lab.strategies._mlp import MLPEnsemble
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -68,8 +67,6 @@ class GradientSurrogate(ModelGuided):
         # decisions with fewer options (mixed spaces such as NB101) keep their extra logits at
         # -1e9: probability 0, gradient 0, never the argmax
         self._mask = np.arange(self.K)[None, :] < option_counts(self.space)[:, None]
-        self.model: MLPEnsemble | None = None
-        self._adam: dict = {}
         self.rounds = 0
 
     def _enc(self, arch) -> np.ndarray:
@@ -101,15 +98,6 @@ class GradientSurrogate(ModelGuided):
         return acq, gz / T
 
     # ----- rounds ----------------------------------------------------------------------------
-    def _fit(self) -> None:
-        p = self.params
-        X = np.asarray(self.X, dtype=float)
-        if self.model is None:
-            self.model = MLPEnsemble(X.shape[1], members=p["ensemble"], hidden=p["hidden"],
-                                     layers=p["layers"], rng=self.rng)
-            self._adam = {}
-        self.model.fit(X, np.asarray(self.y), steps=p["fit_steps"], lr=p["lr"], warm=self._adam)
-
     def _propose(self) -> None:
         p = self.params
         self._fit()
