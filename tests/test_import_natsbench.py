@@ -1,4 +1,5 @@
-"""NATS-Bench topology import: fixtures written in the release's own layout (see the
+"""NATS-Bench topology import: fixtures written in the release's own layout, as
+AutoDL-Projects' exps/NATS-Bench/tss-collect.py wrote it and nats_bench reads it (see the
 docstring of nasbench_lab.tables.import_natsbench), values, missing seeds, damaged input,
 and, where ../shared/nb201 exists, agreement with the published NB201 values."""
 from __future__ import annotations
@@ -31,8 +32,19 @@ def _value(idx, dataset, hp, seed, what, epoch):
                  + (0.3 if hp == "200" else 0.0), 6)
 
 
-def results_count(idx, dataset, hp, seed, epochs, *, override=None, latency=True):
-    """The state dict of nats_bench's ResultsCount (its __dict__), as the release pickles it."""
+# The "200" schedule came from NAS-Bench-201's checkpoints (tss-collect.py, update_OLD_eval):
+# these eval names exist only at the last epoch there; every other (name, epoch) is complete.
+LAST_EPOCH_ONLY_200 = {"cifar10-valid": {"ori-test"}, "cifar10": set(),
+                       "cifar100": {"x-valid", "x-test"}, "ImageNet16-120": {"x-valid", "x-test"}}
+
+
+def results_count(idx, dataset, hp, seed, epochs, *, override=None, latency=True, params=None,
+                  flop=None):
+    """The state dict of nats_bench's ResultsCount (its __dict__), as the release pickles it.
+    Accuracies, losses and the (estimated, constant per epoch) times are keyed as the source:
+    train dicts by int epoch, eval dicts by "<name>@<epoch>"; in the "200" schedule some
+    evaluations exist only at the last epoch (LAST_EPOCH_ONLY_200), their times at every
+    epoch (the release script set those for all epochs)."""
     v = override or {}
     train_acc = OrderedDict((e, v.get("train_acc", lambda e: _value(idx, dataset, hp, seed, 0, e))(e))
                             for e in range(epochs))
@@ -40,18 +52,24 @@ def results_count(idx, dataset, hp, seed, epochs, *, override=None, latency=True
     per_epoch = v.get("train_per_time", 5.0 + idx % 3)
     train_times = OrderedDict((e, per_epoch) for e in range(epochs))
     acc, loss, times = OrderedDict(), OrderedDict(), OrderedDict()
+    sparse = LAST_EPOCH_ONLY_200[dataset] if hp == "200" else set()
     for k, name in enumerate(EVAL_NAMES[dataset]):
         for e in range(epochs):
             key = f"{name}@{e}"
+            times[key] = v.get(f"{name}_time", 1.0 + k)
+            if name in sparse and e != epochs - 1:
+                continue
             acc[key] = v.get(name, lambda e, k=k: _value(idx, dataset, hp, seed, 2 + k, e))(e)
             loss[key] = _value(idx, dataset, hp, seed, 5 + k, e) / 100
-            times[key] = v.get(f"{name}_time", 1.0 + k)
-    return {"name": "infer.tiny", "net_state_dict": None, "train_acc1es": train_acc,
-            "train_acc5es": None, "train_losses": train_loss, "train_times": train_times,
-            "arch_config": {"name": "infer.tiny", "C": 16, "N": 5,
-                            "arch_str": NB201.to_string(NB201.from_index(idx)), "num_classes": 10},
-            "params": np.float64(0.1 + idx * 1e-3), "flop": 10.0 + idx, "seed": seed,
-            "epochs": epochs, "latency": [0.01 + seed * 1e-5, 0.02] if latency else None,
+    n_classes = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}[dataset]
+    return {"name": dataset, "net_state_dict": None, "train_acc1es": train_acc,
+            "train_acc5es": OrderedDict((e, 99.0) for e in range(epochs)), "train_losses": train_loss,
+            "train_times": train_times,
+            "arch_config": {"channel": 16, "num_cells": 5,
+                            "arch_str": NB201.to_string(NB201.from_index(idx)), "class_num": n_classes},
+            "params": np.float64(0.1 + idx * 1e-3) if params is None else params,
+            "flop": 10.0 + idx if flop is None else flop, "seed": f"{seed:04d}",
+            "epochs": epochs, "latency": [0.01 + seed * 1e-5] if latency else None,
             "eval_names": list(EVAL_NAMES[dataset]), "eval_acc1es": acc, "eval_times": times,
             "eval_losses": loss}
 
@@ -62,7 +80,8 @@ def arch_results(idx, runs):
     for ds, seed in runs:
         dataset_seed.setdefault(ds, []).append(seed)
     return {"arch_index": idx, "arch_str": NB201.to_string(NB201.from_index(idx)),
-            "all_results": dict(runs), "dataset_seed": dataset_seed, "clear_net_done": True}
+            "all_results": dict(runs), "dataset_seed": {k: sorted(v) for k, v in dataset_seed.items()},
+            "clear_net_done": True}
 
 
 def dump_pbz2(path: Path, obj) -> None:
@@ -72,12 +91,13 @@ def dump_pbz2(path: Path, obj) -> None:
 def write_meta(d: Path, archs=None) -> None:
     if archs is None:
         archs = [NB201.to_string(NB201.from_index(i)) for i in range(NB201.size)]
-    dump_pbz2(d / "meta.pickle.pbz2", {"meta_archs": archs, "arch2infos": {},
-                                      "evaluated_indexes": list(range(len(archs)))})
+    dump_pbz2(d / "meta.pickle.pbz2", {"meta_archs": archs, "total_archs": len(archs),
+                                      "arch2infos": None, "evaluated_indexes": set()})
 
 
 DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 FIXTURE_ARCHS = (0, 1, 7, 6111, 15624)
+SEEDS_12 = (777,)  # main-tss.py: 12 epochs with seed 777, 200 epochs with 777 888 999
 SEEDS_200 = (777, 888, 999)
 
 
@@ -89,8 +109,8 @@ def write_release(d: Path, *, archs=FIXTURE_ARCHS, missing=((7, "cifar100", 999)
     d.mkdir(parents=True, exist_ok=True)
     write_meta(d)
     for idx in archs:
-        xdata = {}
-        for hp, epochs, seeds in (("12", 12, (111,)), ("200", epochs_200, SEEDS_200)):
+        xdata = OrderedDict()
+        for hp, epochs, seeds in (("12", 12, SEEDS_12), ("200", epochs_200, SEEDS_200)):
             runs = {}
             for ds in DATASETS:
                 for s in seeds:
@@ -124,7 +144,7 @@ def test_one_table_per_dataset_with_both_schedules(imported):
             assert opened < 0.5
             assert t.dataset == ds and t.space.name == "nb201"
             assert set(t.schedules) == {"12", "200"}
-            assert t.schedules["12"].seeds == ("111",)
+            assert t.schedules["12"].seeds == ("777",)
             assert t.schedules["200"].seeds == ("777", "888", "999")
             assert t.schedules["200"].recorded_epochs == tuple(range(1, 21))
             assert t.schedules["12"].epochs == 12
@@ -143,18 +163,23 @@ def test_values_per_seed_and_epoch(imported):
                     e = ep - 1
                     assert r.train_acc == pytest.approx(_value(idx, "cifar10-valid", "200", seed, 0, e), abs=1e-4)
                     assert r.valid_acc == pytest.approx(_value(idx, "cifar10-valid", "200", seed, 2, e), abs=1e-4)
-                    assert r.test_acc == pytest.approx(_value(idx, "cifar10-valid", "200", seed, 3, e), abs=1e-4)
+                    if ep == 20:  # ori-test only at the last epoch of the 200 schedule
+                        assert r.test_acc == pytest.approx(_value(idx, "cifar10-valid", "200", seed, 3, e),
+                                                           abs=1e-4)
+                    else:
+                        assert np.isnan(r.test_acc)
                     assert r.valid_loss == pytest.approx(_value(idx, "cifar10-valid", "200", seed, 5, e) / 100, abs=1e-6)
                     assert r.train_time == pytest.approx((5.0 + idx % 3) * ep, rel=1e-6)  # cumulative
                     assert r.valid_time == pytest.approx(1.0)  # one x-valid pass
-        r = t.query(6111, schedule="12", seed="111")
+        r = t.query(6111, schedule="12", seed="777")
         assert r.epoch == 12
-        assert r.valid_acc == pytest.approx(_value(6111, "cifar10-valid", "12", 111, 2, 11), abs=1e-4)
+        assert r.valid_acc == pytest.approx(_value(6111, "cifar10-valid", "12", 777, 2, 11), abs=1e-4)
+        assert r.test_acc == pytest.approx(_value(6111, "cifar10-valid", "12", 777, 3, 11), abs=1e-4)
         assert t.array("12", "test_time")[6111, 0, 0] == pytest.approx(2.0)  # ori-test pass
         # static: counts and milliseconds; arch 0 has no latency in the source
         assert t.static("params")[7] == pytest.approx((0.1 + 7e-3) * 1e6)
         assert t.static("flops")[7] == pytest.approx(17e6)
-        assert t.static("latency_ms")[7] == pytest.approx(1e3 * (0.01 + 111e-5 + 0.02) / 2)
+        assert t.static("latency_ms")[7] == pytest.approx(1e3 * (0.01 + 777e-5))
         assert np.isnan(t.static("latency_ms")[0]) and np.isnan(t.static("params")[2])
 
 
@@ -165,6 +190,29 @@ def test_imagenet_and_cifar100_use_the_proposed_splits(imported):
         assert r.valid_acc == pytest.approx(_value(15624, "ImageNet16-120", "200", 888, 3, 19), abs=1e-4)
         assert r.test_acc == pytest.approx(_value(15624, "ImageNet16-120", "200", 888, 4, 19), abs=1e-4)
         assert r.valid_time == pytest.approx(2.0)
+        # x-valid / x-test of the 200 schedule exist only at its last epoch; times at every epoch
+        r = t.query(15624, epoch=7, schedule="200", seed="888")
+        assert np.isnan(r.valid_acc) and np.isnan(r.test_acc) and np.isnan(r.valid_loss)
+        assert r.valid_time == pytest.approx(2.0) and r.train_time == pytest.approx((5.0 + 15624 % 3) * 7)
+        assert r.train_acc == pytest.approx(_value(15624, "ImageNet16-120", "200", 888, 0, 6), abs=1e-4)
+        r = t.query(15624, epoch=7, schedule="12", seed="777")  # the 12-epoch runs are complete
+        assert r.valid_acc == pytest.approx(_value(15624, "ImageNet16-120", "12", 777, 3, 6), abs=1e-4)
+        assert t.check() == []
+
+
+def test_flops_params_legacy_rule(tmp_path):
+    """get_compute_costs: seeds that disagree on flops/params -> the value of seed 888."""
+    d = tmp_path / "rel"
+    d.mkdir()
+    write_meta(d)
+    runs = {("cifar100", s): results_count(5, "cifar100", "200", s, 3, params=0.5 + (s == 888),
+                                           flop=20.0 + (s == 999)) for s in SEEDS_200}
+    dump_pbz2(d / "000005.pickle.pbz2", OrderedDict({"200": arch_results(5, runs)}))
+    (p,) = import_natsbench(d, tmp_path / "o.h5", log=lambda s: None, progress=False)
+    with Table(p) as t:
+        assert t.static("params")[5] == pytest.approx(1.5e6)   # seed 888's
+        assert t.static("flops")[5] == pytest.approx(20e6)     # seed 888's (999 disagrees)
+        assert t.static("latency_ms")[5] == pytest.approx(1e3 * (0.01 + np.mean(SEEDS_200) * 1e-5))
 
 
 def test_missing_seeds_are_recorded_not_filled(imported):
@@ -317,8 +365,9 @@ def test_values_agree_with_shared_nb201_exports(tmp_path):
         ov12 = {"x-valid": lambda e, v=float(r12["cifar10-val"]): v,
                 "ori-test": lambda e, v=float(r12["cifar10-test"]): v,
                 "train_per_time": float(r["train-per-time"]), "x-valid_time": float(r["valid-per-time"])}
-        runs12 = {("cifar10-valid", 111): results_count(idx, "cifar10-valid", "12", 111, 12, override=ov12)}
-        dump_pbz2(d / f"{idx:06d}.pickle.pbz2", {"12": arch_results(idx, runs12), "200": arch_results(idx, runs200)})
+        runs12 = {("cifar10-valid", 777): results_count(idx, "cifar10-valid", "12", 777, 12, override=ov12)}
+        dump_pbz2(d / f"{idx:06d}.pickle.pbz2",
+                  OrderedDict({"12": arch_results(idx, runs12), "200": arch_results(idx, runs200)}))
     (path,) = import_natsbench(d, tmp_path / "nb201.h5", datasets=["cifar10-valid"], log=lambda s: None,
                                progress=False)
     with Table(path) as t:
@@ -331,6 +380,6 @@ def test_values_agree_with_shared_nb201_exports(tmp_path):
             assert q.train_acc == pytest.approx(float(r["train-accuracy"]), abs=1e-3)
             assert q.train_time == pytest.approx(float(r["train-all-time"]), rel=1e-5)
             assert q.valid_time == pytest.approx(float(r["valid-per-time"]), rel=1e-5)
-            q12 = t.query(idx, schedule="12", seed="111")
+            q12 = t.query(idx, schedule="12", seed="777")
             assert q12.valid_acc == pytest.approx(float(r12["cifar10-val"]), abs=1e-3)
             assert q12.cost == pytest.approx(12 * float(r["train-per-time"]) + float(r["valid-per-time"]), rel=1e-5)

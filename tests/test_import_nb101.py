@@ -1,5 +1,6 @@
 """NAS-Bench-101 import: TFRecord framing and CRC32C, the protobuf decoder, fixtures written
-record by record as nasbench's reader expects them, values, missing repeats, damage."""
+record by record as nasbench's reader (google-research/nasbench nasbench/api.py) expects
+them, a cell with a hash published from the real data, values, missing repeats, damage."""
 from __future__ import annotations
 
 import struct
@@ -17,9 +18,25 @@ from nasbench_lab.tables.import_nb101 import (crc32c, decode_fields, decode_mode
 
 C3, C1, MP = OPS
 IN, OUT = "input", "output"
+# The Inception-like cell of nasbench's README/colab, as the API builds it for a query, and as
+# the dataset stores it (module_adjacency/module_operations printed in NASBench.ipynb; the
+# file keeps the first isomorph generate_graphs.py met), with the values the colab printed.
+INCEPTION_QUERY = ([[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
+                    [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
+                   [IN, C1, C3, C3, C3, MP, OUT])
+INCEPTION_STORED = ([[0, 1, 1, 1, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
+                     [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
+                    [IN, C3, C1, MP, C3, C3, OUT])
+INCEPTION_COLAB = {"trainable_parameters": 2694282, "training_time": 1155.85302734375, "train_accuracy": 1.0,
+                   "validation_accuracy": 0.9376001358032227, "test_accuracy": 0.9311898946762085}
+# A cell of the real data with its hash, from NASLib's tests/test_nb101_search_space.py
+# (FIXED_ARCH / HASHSPEC, read there from a NAS-Bench-101 extract): the adjacency rows and ops.
+PUBLISHED = ([[0, 1, 1, 0, 1, 1, 0], [0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0],
+              [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
+             [IN, MP, C3, C1, C1, C3, OUT])
+PUBLISHED_HASH = "ff940d27cbe9ed0a639a68a9c3f87283"
 CELLS = [
-    ([[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
-      [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]], [IN, C1, C3, C3, C3, MP, OUT]),
+    INCEPTION_STORED,
     ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [IN, C3, OUT]),
     ([[0, 1, 1], [0, 0, 1], [0, 0, 0]], [IN, MP, OUT]),
     ([[0, 1], [0, 0]], [IN, OUT]),
@@ -78,6 +95,36 @@ def test_protobuf_wire_format():
     assert mm["trainable_parameters"] == 4242 and mm["total_time"] == 3.5
     assert mm["evaluation_data"][2]["test_accuracy"] == pytest.approx(0.5 + 0.1 + 0.01 + 0.17)
     assert mm["evaluation_data"][1]["checkpoint_path"] == "/x/ckpt-1"
+
+
+def test_hash_equals_a_published_nasbench_hash():
+    assert spec_hash(*PUBLISHED) == PUBLISHED_HASH
+    assert spec_hash(*INCEPTION_QUERY) == spec_hash(*INCEPTION_STORED)  # the API's query finds the record
+
+
+def test_published_cell_imports_with_its_real_hash(tmp_path):
+    """Records carrying hashes the importer did not compute: the published one, and the stored
+    form of the colab's cell with the colab's values (fractions -> percent)."""
+    c = INCEPTION_COLAB
+    ev = [{"current_epoch": 0.0, "training_time": 0.0, "train_accuracy": 0.1, "validation_accuracy": 0.1,
+           "test_accuracy": 0.1},
+          {"current_epoch": 54.0, "training_time": c["training_time"] / 2, "train_accuracy": 0.8,
+           "validation_accuracy": 0.8, "test_accuracy": 0.8},
+          {"current_epoch": 108.0, "training_time": c["training_time"], "train_accuracy": c["train_accuracy"],
+           "validation_accuracy": c["validation_accuracy"], "test_accuracy": c["test_accuracy"]}]
+    recs = [encode_record(PUBLISHED_HASH, 108, *PUBLISHED, encode_model_metrics(_evals(0, 0, 108), 1234)),
+            encode_record(spec_hash(*INCEPTION_QUERY), 108, *INCEPTION_STORED,
+                          encode_model_metrics(ev, c["trainable_parameters"], 2000.0))]
+    write_tfrecords(tmp_path / "nasbench_only108.tfrecord", recs)
+    (p,) = import_nb101(tmp_path / "nasbench_only108.tfrecord", tmp_path / "o.h5", log=lambda s: None,
+                        progress=False)
+    with open_nb101_table(p) as t:
+        r = t.query(NB101.from_spec(*INCEPTION_QUERY), schedule="108", seed="0")
+        assert r.valid_acc == pytest.approx(93.76001358032227, abs=1e-4)
+        assert r.test_acc == pytest.approx(93.11898946762085, abs=1e-4)
+        assert r.train_acc == pytest.approx(100.0) and r.train_time == pytest.approx(1155.85302734375)
+        assert t.static("params")[t.index_of(NB101.from_spec(*INCEPTION_STORED))] == 2694282
+        assert t.index_of(NB101.from_spec(*PUBLISHED)) == 1  # numbered by sorted hash: ff94... last
 
 
 def test_tfrecord_round_trip(tmp_path):

@@ -18,16 +18,16 @@ String form (nasbench_lab's own; NAS-Bench-101 has no official string):
 `0110000,0001000,...,0000000|input,conv3x3-bn-relu,...,output`, the matrix rows as 0/1
 digits, then the ops. `from_string` accepts 2..7 vertices and pads.
 
-Pruning and hashing follow nasbench's `model_spec.ModelSpec._prune` and
+Pruning and hashing follow nasbench's `model_spec.ModelSpec._prune` / `hash_spec` and
 `graph_util.hash_module` as published in google-research/nasbench (Apache-2.0),
-re-implemented here from the algorithm (written from memory of that code, not copied;
-see `graph_hash`): vertices not on an input-to-output path are removed, then the
-labelled DAG gets a Weisfeiler-Lehman-style MD5 hash, the key of NAS-Bench-101's own
-files. Isomorphic cells get the same hash. Our tests check the invariances; they could not
-check against a hash printed in NAS-Bench-101's own material (no network here), so the
-exact string equality with the official hashes is an assumption until an import of the
-real file succeeds: the importer recomputes every record's hash and stops at the first
-mismatch, so a wrong implementation cannot go unnoticed.
+re-implemented here from the algorithm (not copied; see `graph_hash`): vertices not on an
+input-to-output path are removed, then the labelled DAG gets a Weisfeiler-Lehman-style MD5
+hash, the key of NAS-Bench-101's own files. Isomorphic cells get the same hash. Checked
+against the stored public copies of those files (same steps, same strings hashed, same
+labels -1/-2/op index in config.py's available_ops order), and against a hash of the real
+data: the cell of automl/NASLib tests/test_nb101_search_space.py (FIXED_ARCH) hashes to its
+published ff940d27cbe9ed0a639a68a9c3f87283 (tests/test_import_nb101.py). The importer also
+recomputes every record's hash and stops at the first mismatch.
 
 Index: NAS-Bench-101 has no official order. A NB101 table numbers its cells by the sorted
 list of their hashes and stores that list (`/nb101/hashes`) plus the cells

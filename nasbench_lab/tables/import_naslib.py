@@ -1,34 +1,61 @@
 """Import NASLib's NAS-Bench-201 pickles (`nb201_cifar10_full_training.pickle` and siblings).
 
-NASLib (automl/NASLib) ships NB201 as three plain pickles, one per dataset:
+NASLib (automl/NASLib) ships NB201 as three plain (uncompressed) pickles, one per dataset,
+loaded with `pickle.load` by `get_nasbench201_api`:
   nb201_cifar10_full_training.pickle, nb201_cifar100_full_training.pickle,
   nb201_ImageNet16_full_training.pickle
-What its code (`naslib/search_spaces/nasbench201/graph.py`, `query`, and
-`naslib/utils/get_dataset_api.py`) reads from them, and so what this importer reads:
+What NASLib's query reads from them, and so what this importer reads:
 
   data[arch_str][dataset][key]
     arch_str   NB201's official string, `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`
-    dataset    "cifar10-valid" (also in the cifar10 file), "cifar100", "ImageNet16-120"
+    dataset    "cifar10-valid" in the cifar10 file (NASLib answers both "cifar10" and
+               "cifar10-valid" from it), "cifar100", "ImageNet16-120"
     key        "train_acc1es", "train_losses", "eval_acc1es", "eval_losses": per-epoch
-               lists (NASLib indexes them [epoch] and slices [:epoch] for learning curves)
-               "cost_info": {"flops", "params", "latency", "train_time", ...}
-               optionally "train_times", "eval_times": per-epoch lists
+               lists (NASLib indexes them [epoch], default [-1], and slices [:epoch] for
+               learning curves; its NB201 space has max_epoch 199, i.e. 200 entries)
+               "cost_info": {"flops", "params", "latency", "train_time"}
+               optionally "eval_times" (NASLib's VAL_TIME/TEST_TIME query indexes it per
+               epoch) and "train_times" (read here if present; NASLib's query never
+               reaches that key: TRAIN_TIME answers cost_info["train_time"])
 
-Confidence and assumptions (NASLib's code could not be re-read here; this is from memory):
-- The nesting arch_str -> dataset -> key and the key names above are what NASLib's query
-  uses (fairly confident). The files hold one curve per architecture; whether it is one
-  seed or a seed mean is not documented, so the seed column is labelled "source".
-- NASLib maps both its validation and its test metric to the same `eval_*` curves, so the
-  file does not tell validation and test apart. They are stored as valid_* only;
-  test_* stays NaN rather than duplicating the validation curve (a table that reported
-  the validation curve as test accuracy would flatter every search).
-- Accuracies are taken to be percent, as in NB201 (checked: a value <= 1.0 everywhere
-  stops the import with an error rather than guessing).
-- Per-epoch costs come only from per-epoch "train_times"/"eval_times" lists when present;
-  cost_info["train_time"] has no documented unit/span, so it is not used. Without those
-  lists the table has no costs (budgets in queries). flops/params (millions in NB201's
-  cost info) are stored as counts (x 1e6), latency (seconds) as latency_ms (x 1000).
+Validation and test: NASLib maps both its validation and its test metric to the same
+`eval_*` curves, so the file does not tell validation and test apart. They are stored as
+valid_* only; test_* stays NaN rather than duplicating the validation curve (a table that
+reported the validation curve as test accuracy would flatter every search).
+Costs: cost_info["train_time"] is NB201's per-epoch training time in seconds (the
+"train-per-time" of NB201's get_more_info, see Confidence), so without per-epoch
+"train_times" lists train_time is that value x epoch (cumulative; an estimate, constant
+per epoch). valid_time comes only from per-epoch "eval_times" lists; without them the
+table has train_time but no evaluation time, so it reports no query costs (budgets in
+queries). Static: flops/params (millions, as in NB201's cost info) are stored as counts
+(x 1e6), latency (seconds) as latency_ms (x 1000).
 Architectures absent from a file are recorded as missing, never filled in.
+
+Confidence (checked against stored public copies of the official code):
+- automl/NASLib naslib/utils/get_dataset_api.py: the three file names, one file per
+  dataset ("cifar10", "cifar100", "ImageNet16-120"), plain pickle.load.
+- automl/NASLib naslib/search_spaces/nasbench201/graph.py `query`: the nesting
+  arch_str -> dataset -> key, "cifar10" -> "cifar10-valid", the metric-to-key map
+  (VAL and TEST both -> eval_acc1es / eval_losses / eval_times; TRAIN_TIME ->
+  cost_info["train_time"]; HP -> cost_info), [epoch] and [:epoch] indexing, max_epoch 199;
+  naslib/search_spaces/nasbench201/conversions.py `convert_naslib_to_str`: the keys are
+  NB201 arch strings; naslib/predictors/lcsvr.py reads cost_info "flops", "latency",
+  "params".
+- automl/NASLib tests/test_nb201_search_space.py: its stand-in entry for NB201 arch 0
+  ("cifar10-valid": the four per-epoch lists and cost_info {"flops": 15.64737, "params":
+  0.129306, "latency": 0.01393..., "train_time": 7.221092998981476}). That train_time
+  equals NB201's published train-per-time of arch 0 on cifar10-valid, 200 epochs
+  (7.221092999 s in ../shared/nb201/nb201_cifar10valid_200ep.csv), which fixes its meaning;
+  the magnitudes of flops/params/latency agree with NB201's units (millions, seconds).
+Not verified (no copy of the real pickles here): whether the real files hold "eval_times"
+or "train_times" lists (the NASLib stand-in has neither); which NB201 evaluation set
+`eval_*` is (x-valid, x-test or ori-test) and whether the curves are one seed or a seed
+mean (the seed column is labelled "source"); the list lengths (200 expected from
+max_epoch; the number of epochs is the length of eval_acc1es, which must be the same for
+every architecture of a dataset or the import stops; a shorter other list leaves its last
+epochs NaN, a longer one is cut).
+Accuracies are taken to be percent, as in NB201 and in the NASLib stand-in (a value
+<= 1.0 everywhere stops the import with an error rather than guessing).
 """
 from __future__ import annotations
 
@@ -62,6 +89,13 @@ def _load(path: Path):
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a damaged file
         raise NasbenchError(f"NASLib import: {path.name} is not a readable pickle ({type(e).__name__}: "
                             f"{e}); download it again") from None
+
+
+def _positive(v) -> bool:
+    try:
+        return math.isfinite(float(v)) and float(v) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 def _fail(path: Path, msg: str):
@@ -117,18 +151,23 @@ def import_naslib(directory: str | os.PathLike, out: str | os.PathLike, *, log=p
                                                         for m in ("train_acc", "train_loss", "valid_acc",
                                                                   "valid_loss", "train_time", "valid_time")},
                                              "static": {m: np.full(n, np.nan)
-                                                        for m in ("params", "flops", "latency_ms")}}
+                                                        for m in ("params", "flops", "latency_ms")},
+                                             "time_from": set()}
                 elif epochs != acc["epochs"]:
                     _fail(path, f"{arch_str} / {dataset} has {epochs} epochs, others {acc['epochs']}")
                 if acc["present"][idx]:
                     _fail(path, f"{arch_str} / {dataset} appears twice")
                 for m, key in CURVES.items():
                     acc["curves"][m][idx] = _series(res.get(key), epochs)
+                ci = res.get("cost_info") or {}
                 if res.get("train_times") is not None:
                     acc["curves"]["train_time"][idx] = np.cumsum(_series(res["train_times"], epochs))
+                    acc["time_from"].add("train_times")
+                elif _positive(ci.get("train_time")):
+                    acc["curves"]["train_time"][idx] = float(ci["train_time"]) * np.arange(1, epochs + 1)
+                    acc["time_from"].add("cost_info")
                 if res.get("eval_times") is not None:
                     acc["curves"]["valid_time"][idx] = _series(res["eval_times"], epochs)
-                ci = res.get("cost_info") or {}
                 for m, key, scale in (("params", "params", 1e6), ("flops", "flops", 1e6),
                                       ("latency_ms", "latency", 1e3)):
                     v = ci.get(key)
@@ -149,9 +188,15 @@ def import_naslib(directory: str | os.PathLike, out: str | os.PathLike, *, log=p
         if np.isfinite(va).any() and np.nanmax(va) <= 1.0:
             raise NasbenchError(f"NASLib import: {acc['file']}: {dataset} accuracies are all <= 1; "
                                 "expected percent as in NB201; this file is not in the known layout")
-        has_times = bool(np.isfinite(acc["curves"]["train_time"]).any())
+        has_train = bool(np.isfinite(acc["curves"]["train_time"]).any())
+        has_eval = bool(np.isfinite(acc["curves"]["valid_time"]).any())
+        has_times = has_train and has_eval
         metrics = ("train_acc", "train_loss", "valid_acc", "valid_loss") + \
-            (("train_time", "valid_time") if has_times else ())
+            (("train_time",) if has_train else ()) + (("valid_time",) if has_eval else ())
+        train_src = {"train_times": "the per-epoch train_times lists (cumulated)",
+                     "cost_info": "cost_info train_time (NB201's seconds per epoch) x epoch, an "
+                                  "estimate constant per epoch"}
+        train_note = " and ".join(train_src[k] for k in sorted(acc["time_from"])) or "nothing"
         E = acc["epochs"]
         suffix = OUT_SUFFIX[dataset]
         path = out if suffix is None else out.with_name(f"{out.stem}-{suffix}.h5")
@@ -160,8 +205,10 @@ def import_naslib(directory: str | os.PathLike, out: str | os.PathLike, *, log=p
                          "not documented), column 'source'",
                 "test": "NASLib returns the same eval_* curve for validation and test; it is stored "
                         "as valid_* and test_* is left empty",
-                "costs": "per-epoch times from the file" if has_times else
-                         "the file has no per-epoch times: no costs, budget in queries"}
+                "costs": f"train_time from {train_note}; valid_time from "
+                         + ("the per-epoch eval_times lists" if has_eval else
+                            "nothing (the file has no eval_times): no query costs, budget in "
+                            "queries")}
         present = acc["present"][:, None]
         with TableWriter(path, name=path.stem, space=NB201, dataset=dataset, provenance=prov) as w:
             w.add_schedule(str(E), epochs=E, recorded_epochs=range(1, E + 1), seeds=["source"],

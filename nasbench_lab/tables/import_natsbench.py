@@ -1,50 +1,81 @@
 """Import NATS-Bench's topology space (= NAS-Bench-201's cells) from the official release.
 
 Input: the `NATS-tss-v1_0-3ffb9-simple` directory of the official NATS-Bench release
-(Dong et al., TPAMI 2021), read directly from its file format; the `nats_bench` package
-is not needed (and not used). Layout, as the official `nats_bench` API
-(`api_utils.NASBenchMetaAPI`, `api_topology.NATStopology` in fast mode, `pickle_load`)
-reads it:
+(Dong et al., TPAMI 2021; untar `NATS-tss-v1_0-3ffb9-simple.tar`), read directly from its
+file format; the `nats_bench` package is not needed (and not used). Layout, as the official
+reader (`nats_bench` fast mode) loads it and the release script wrote it:
 
-  meta.pickle.pbz2        bz2-compressed pickle of a dict with `meta_archs`: the 15,625
-                          arch strings in the official index order (also `arch2infos`,
-                          `evaluated_indexes`, unused here)
-  {index:06d}.pickle.pbz2 one per architecture (`{index}.pickle.pbz2` is accepted too, as
-                          the API does): a dict {hp: ArchResults state dict} with hp "12"
-                          and "200" (the two training schedules)
-  ArchResults state       {"arch_index", "arch_str", "dataset_seed": {dataset: [seeds]},
-                           "all_results": {(dataset, seed): ResultsCount state}, ...}
-  ResultsCount state      {"epochs", "seed", "params" (millions), "flop" (MFLOPs),
-                           "latency" (list of seconds or None),
-                           "train_acc1es", "train_losses", "train_times": {epoch: value},
-                           "eval_names": [...], "eval_acc1es", "eval_losses",
-                           "eval_times": {"<eval name>@<epoch>": value}, ...}
-                          epochs are 0-based on the source side; accuracies in percent;
-                          times are seconds per epoch (training) and per pass (evaluation)
+  meta.pickle.pbz2        bz2-compressed pickle of {"meta_archs": the 15,625 arch strings in
+                          the official index order, "total_archs": 15625, "arch2infos": None,
+                          "evaluated_indexes": empty set}; only `meta_archs` is read
+  {index:06d}.pickle.pbz2 one per architecture (`{index}.pickle.pbz2` is accepted too, as the
+                          reader does): an OrderedDict {hp: ArchResults state dict} with the
+                          string keys "12" and "200" (the two training schedules)
+  ArchResults state       {"arch_index", "arch_str", "all_results": {(dataset, seed):
+                           ResultsCount state}, "dataset_seed": {dataset: sorted [seeds]},
+                           "clear_net_done"}; seeds are ints
+  ResultsCount state      {"name" (the dataset), "net_state_dict" (None in -simple),
+                           "train_acc1es", "train_acc5es", "train_losses", "train_times":
+                           {epoch: value}, "arch_config" {"channel", "num_cells", "arch_str",
+                           "class_num"}, "params" (millions), "flop" (millions), "seed" (a
+                           string, unused), "epochs", "latency" (list of seconds or None),
+                           "eval_names", "eval_acc1es", "eval_losses", "eval_times":
+                           {"<eval name>@<epoch>": value}}
+                          epochs are 0-based on the source side; accuracies in percent
 
 Which evaluation is which (as `get_more_info` of the official API assigns them):
-  cifar10-valid   valid = "x-valid" (25k held-out train images), test = "ori-test"
-  cifar10         no validation split (trained on all 50k train images): valid metrics
-                  NaN, test = "ori-test"; kept as its own table, never mixed with
-                  cifar10-valid
+  cifar10-valid   valid = "x-valid" (the other 25k CIFAR-10 train images), test = "ori-test"
+  cifar10         trained on all 50k train images, no validation split: valid metrics NaN,
+                  test = "ori-test"; kept as its own table, never mixed with cifar10-valid
   cifar100, ImageNet16-120
                   valid = "x-valid", test = "x-test" (the two halves of the original test
-                  set; "ori-test", their union, is not stored)
+                  set). "ori-test" (their union, `valtest` in get_more_info) is stored in the
+                  release but not imported.
+Sparse 200-epoch evaluations: the "200" schedule was converted from NAS-Bench-201's
+checkpoints, which evaluated only some sets per epoch: cifar10-valid has "ori-test" only at
+the last epoch, cifar100 and ImageNet16-120 have "x-valid"/"x-test" only at the last epoch
+(every epoch has "ori-test" there). The other epochs are absent in the source and NaN here.
+Times: the release's train_times and eval_times are estimates, constant per epoch, not
+measurements: one per-epoch training time per architecture (from its 12-epoch cifar10-valid
+run, seed 777) scaled by the dataset's training-set size, and one evaluation time per sample
+scaled by each evaluation set's size, the same for every seed and both schedules. Latency
+is NAS-Bench-201's measured latency (seconds), the same for all seeds and schedules.
 
 Output: one table per dataset, each with schedules "12" and "200" (as found), every
 epoch recorded, every seed of the source as its own column; an (arch, seed) the source
 lacks is recorded as missing (present False, NaN), never filled in. OUT holds
 cifar10-valid; the other datasets go next to it as OUT-stem + "-cifar10.h5",
-"-cifar100.h5", "-imagenet16-120.h5". Static metrics: params and flops as absolute counts
-(source millions x 1e6) and latency_ms (source seconds x 1000), averaged over the seeds of
-the "12" schedule like the API's `get_cost_info(hp='12')`, else of "200".
+"-cifar100.h5", "-imagenet16-120.h5". train_time is cumulative (the sum of the per-epoch
+train_times up to the epoch, as the API's "train-all-time"); valid_time and test_time are
+one evaluation pass at that epoch. Static metrics follow `get_cost_info(hp="12")` (the
+"200" schedule where "12" is absent): params and flops are the mean over the dataset's
+seeds, except that when the seeds disagree (to 5 decimals) the value of seed 888 is taken,
+as the API's legacy fix does; stored as counts (source millions x 1e6). latency_ms is the
+mean over the seeds whose mean latency is positive, x 1000.
 
-Confidence: the file naming, the bz2 pickle, the {hp: ArchResults} structure, the
-(dataset, seed) keys, the eval names and their roles are what the official reader uses
-(reconstructed from memory of nats_bench 1.x; no network here to re-check). Units of
-params/flop (millions) and latency (seconds) are as the API documents them. Pickles are
-loaded with a restricted unpickler (plain containers and numpy scalars/arrays only), so a
-crafted file cannot run code, and a release with network weights is refused with a hint.
+Confidence (checked line by line against the official code, read as stored public copies):
+- D-X-Y/NATS-Bench nats_bench/api_utils.py (`pickle_load`, `PICKLE_EXT`, `reload`,
+  `ArchResults` and `ResultsCount` with their state dicts, `get_compute_costs`,
+  `get_latency`, `get_train`, `get_eval`) and nats_bench/api_topology.py (fast-mode
+  `__init__` reading `meta.pickle.pbz2` -> `meta_archs`, `get_more_info`): file names, the
+  bz2 pickle, the {hp: ArchResults} structure, the (dataset, seed) keys, the
+  "<name>@<epoch>" eval keys and the eval-name roles above, the units (print_information
+  and get_latency: FLOP M, params M, latency seconds), the seed-888 legacy rule.
+- D-X-Y/AutoDL-Projects exps/NATS-Bench/tss-collect.py (the script that wrote the release):
+  the meta dict, the {index:06d} file names, the OrderedDict of "12"/"200", the
+  ResultsCount fields (name = dataset, seed as a string, int seeds in the keys), the sparse
+  legacy evaluations of the 200-epoch data and the estimated times; its `traverse_net`
+  asserts of archs 0, 9 and 123, which match NB201.from_index (checked).
+  exps/NATS-Bench/main-tss.py: the 12-epoch runs use seed 777, the 200-epoch runs 777,
+  888, 999; xautodl/procedures/funcs_nasbench.py: per-epoch dicts keyed by int epoch.
+- D-X-Y/NATS-Bench notebooks/issue-33.ipynb shows the fallback for the missing
+  intermediate x-valid of cifar100 in the 200 schedule.
+Not verified: the content of an actual release file (the official repo's fake_torch_dir
+fixtures are binary and could not be read here), so e.g. whether every 200-epoch entry
+really lacks the intermediate evaluations, or holds numpy rather than Python scalars, is
+known only from the code that wrote it. Pickles are loaded with a restricted unpickler
+(plain containers and numpy scalars/arrays only), so a crafted file cannot run code, and a
+release with network weights is refused with a hint.
 """
 from __future__ import annotations
 
@@ -274,12 +305,9 @@ def _ingest(path: Path, idx: int, arch_str: str, xdata, coll: dict, static: dict
             for m, v in vals.items():
                 c.data[m][j][idx] = v
             c.present[j][idx] = True
-            lat = rc.get("latency")
-            lat = [float(x) for x in lat] if isinstance(lat, (list, tuple)) else []
-            lat = [x for x in lat if x > 0]
             st = static.setdefault((dataset, hp), {})
-            st.setdefault(idx, []).append((_num(rc.get("params")), _num(rc.get("flop")),
-                                           float(np.mean(lat)) if lat else math.nan))
+            st.setdefault(idx, []).append((seed, _num(rc.get("params")), _num(rc.get("flop")),
+                                           _latency(rc.get("latency"))))
         for dataset, seeds in listed.items():
             if want_datasets is not None and dataset not in want_datasets:
                 continue
@@ -289,6 +317,28 @@ def _ingest(path: Path, idx: int, arch_str: str, xdata, coll: dict, static: dict
                                 "all_results lacks it")
 
 
+def _latency(lat) -> float:
+    """ResultsCount.get_latency: the mean of the stored list (seconds); NaN where the API
+    would give -1 (no list) or a non-positive value, which get_compute_costs leaves out."""
+    if not isinstance(lat, (list, tuple)) or not lat:
+        return math.nan
+    v = float(np.mean([_num(x) for x in lat]))
+    return v if v > 0 else math.nan
+
+
+LEGACY_SEED = 888  # get_compute_costs takes this seed's flops/params when the seeds disagree
+
+
+def _cost_value(seeds: np.ndarray, vals: np.ndarray) -> float:
+    """flops or params of one architecture as get_compute_costs computes them."""
+    ok = np.isfinite(vals)
+    if not ok.any():
+        return math.nan
+    if len({f"{v:.5f}" for v in vals[ok]}) > 1 and LEGACY_SEED in seeds[ok]:
+        return float(vals[ok][list(seeds[ok]).index(LEGACY_SEED)])
+    return float(vals[ok].mean())
+
+
 def _static_arrays(static: dict, dataset: str, hps: list[str]) -> dict[str, np.ndarray]:
     n = NB201.size
     out = {m: np.full(n, np.nan) for m in ("params", "flops", "latency_ms")}
@@ -296,10 +346,12 @@ def _static_arrays(static: dict, dataset: str, hps: list[str]) -> dict[str, np.n
     for hp in reversed(order):  # the preferred schedule ('12', like get_cost_info) writes last
         for idx, rows in static.get((dataset, hp), {}).items():
             a = np.array(rows, dtype=np.float64)
-            params, flops = np.nanmean(a[:, 0]), np.nanmean(a[:, 1])
-            lat = a[:, 2][np.isfinite(a[:, 2])]
-            out["params"][idx] = params * 1e6
-            out["flops"][idx] = flops * 1e6
+            seeds = a[:, 0].astype(np.int64)
+            for m, col in (("params", 1), ("flops", 2)):
+                v = _cost_value(seeds, a[:, col])
+                if np.isfinite(v):
+                    out[m][idx] = v * 1e6
+            lat = a[:, 3][np.isfinite(a[:, 3])]
             if lat.size:
                 out["latency_ms"][idx] = lat.mean() * 1e3
     return out
@@ -320,11 +372,16 @@ def _write_tables(coll: dict, static: dict, out: Path, log) -> list[Path]:
         note = {"source": SOURCE, "dataset_split": SPLITS[dataset],
                 "seeds": "one column per training seed of the source; an (arch, seed) the source "
                          "lacks is missing (present False), never filled in",
-                "static": "params and flops are counts (source millions x 1e6); latency_ms is the "
-                          "source latency (seconds) x 1000; mean over the seeds of schedule 12 "
-                          "(else 200)",
+                "static": "params and flops are counts (source millions x 1e6), mean over the seeds "
+                          "of schedule 12 (else 200), seed 888's value where the seeds disagree "
+                          "(the API's legacy fix); latency_ms is the source latency (seconds) x 1000",
                 "times": "train_time cumulative training seconds to the epoch (sum of the source's "
-                         "per-epoch train_times); valid_time/test_time one evaluation pass"}
+                         "per-epoch train_times); valid_time/test_time one evaluation pass; the "
+                         "release's times are per-epoch estimates (constant per epoch, scaled by "
+                         "set size), not measurements",
+                "sparse": "schedule 200 came from NAS-Bench-201's checkpoints: cifar10-valid has "
+                          "ori-test (test) only at the last epoch, cifar100 and ImageNet16-120 have "
+                          "x-valid/x-test only at the last epoch; other epochs are NaN"}
         if not VALID_EVAL[dataset]:
             note["note"] = ("cifar10 (not cifar10-valid) has no validation split: valid_acc is NaN; "
                             "search on cifar10-valid, use this table for test accuracy only")

@@ -20,14 +20,37 @@ File layout, as nasbench's `api.NASBench.__init__` reads it:
                      3 train_accuracy, 4 validation_accuracy, 5 test_accuracy (doubles,
                      fractions), 6 checkpoint_path (string)
       evaluation_data[0] is at initialisation (unused, as in the API), [1] at half the
-      budget, [2] at the end.
-Note: the brief for this importer described the record as a tf.train.Example; the official
-reader instead does `json.loads(serialized_row)`, and that is what is implemented here (a
-record that is not such a JSON list stops the import with an error naming it). Confidence:
-framing and CRC are the documented TFRecord format (certain); the JSON record and the
-ModelMetrics/EvaluationData field numbers are from memory of nasbench's api.py and
-model_metrics.proto (fairly confident; an import of the real file verifies every record's
-hash, which also checks the decoding of adjacency and ops).
+      budget, [2] at the end. train_accuracy is measured on a fixed 10,000 of the
+      training images.
+Note: the brief for this importer described the record as a tf.train.Example; in nasbench
+only the CIFAR-10 image files are tf.train.Example records
+(scripts/generate_cifar10_tfrecords.py). The benchmark records are read by the official
+reader with `json.loads(serialized_row)`, and that is what is implemented here (a record
+that is not such a JSON list stops the import with an error naming it).
+
+Confidence (checked line by line against stored public copies of the official sources):
+- TFRecord framing, CRC-32C (Castagnoli) and the mask: tensorflow/docs
+  site/en/api_guides/python/python_io.md ("TFRecords Format Details"); crc32c is also
+  tested against the standard check value.
+- google-research/nasbench nasbench/api.py `NASBench.__init__`: the JSON list and its
+  order, `int(sqrt(len(adjacency)))`, ops split on ",", base64 ModelMetrics,
+  evaluation_data[1] (halfway) and [2] (final), [0] unused, trainable_parameters from the
+  first record of a hash, repeats appended in file order; nasbench/lib/model_metrics.proto:
+  every field number and type above and their meaning (training_time excludes evaluation
+  time; validation and test sets of 10,000 images); nasbench/lib/config.py: num_repeats 3,
+  the available_ops order; nasbench/scripts/generate_cifar10_tfrecords.py: the split
+  (train = data_batch_1..4, 40k; valid = data_batch_5, 10k; test = test_batch, 10k).
+- The values' units: NASBench.ipynb prints a query (fractions such as 0.9376, training time
+  1155.85 s for 108 epochs, 2694282 parameters); the tests replay that record.
+- The cell hash (nasbench_lab.spaces.nb101) against nasbench/lib/graph_util.py
+  `hash_module`, nasbench/lib/model_spec.py `_prune`/`hash_spec`: same algorithm; and it
+  reproduces a hash of the real data (ff940d27cbe9ed0a639a68a9c3f87283 for the cell of
+  automl/NASLib tests/test_nb101_search_space.py, FIXED_ARCH/HASHSPEC).
+Not verified: the real files themselves (not available here): that every record has the 3
+evaluations (the API also requires [1] and [2]), the number of records and of unique cells
+(423,624 per nasbench/scripts/generate_graphs.py), and that all cells of
+nasbench_full.tfrecord have 3 repeats at each of 4, 12, 36, 108 epochs (the API's
+docstring). An import recomputes every record's hash and stops at the first mismatch.
 
 Output table (space "nb101"):
   n_archs = number of unique cells (423,624 in the real file), numbered by the sorted list
@@ -62,7 +85,9 @@ from nasbench_lab.tables.writer import TableWriter
 
 SOURCE = "NAS-Bench-101 (Ying, Klein, Real, Christiansen, Murphy & Hutter, ICML 2019), " \
          "nasbench TFRecord release; Apache-2.0"
-SPLIT = "CIFAR-10: train 40k of the train images, valid the other 10k, test the 10k test images"
+SPLIT = ("CIFAR-10: train 40k of the train images (data_batch_1-4), valid the other 10k "
+         "(data_batch_5), test the 10k test images; train_acc is measured on a fixed 10k of "
+         "the train images")
 
 # --- CRC32C and TFRecord framing ------------------------------------------------------------
 
