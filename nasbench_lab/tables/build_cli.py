@@ -62,25 +62,39 @@ def cmd_verify(args) -> int:
 
 
 def register(sub) -> None:
-    s = sub.add_parser("build", help="train every distinct cell of a space into a table (resumable)")
-    s.add_argument("--out", required=True, metavar="FILE.h5")
-    s.add_argument("--protocol", default="builtin-mnist1d", help="training protocol name")
-    s.add_argument("--space", default="nb201")
+    s = sub.add_parser("build", help="train every distinct cell of a space into a table (resumable)",
+                       description="Train every distinct cell (one per canonical key) for each seed and write "
+                                   "the table. Each finished training is journalled in FILE.h5.parts/; a build "
+                                   "killed at any moment resumes where it stopped when rerun with the same "
+                                   "command, and entries of an existing table at FILE.h5 are kept.")
+    s.add_argument("--out", required=True, metavar="FILE.h5", help="table to write (or resume)")
+    s.add_argument("--protocol", default="builtin-mnist1d",
+                   help="training protocol: builtin-mnist1d (default), small-mnist1d, digits")
+    s.add_argument("--space", default="nb201", help="search space: nb201 (default) or nb201-3ops")
     s.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
     s.add_argument("--limit", type=int, default=None, help="train only this many distinct cells (a fixed subset)")
     s.add_argument("--max-jobs", type=int, default=None, help="stop after this many new trainings")
     s.add_argument("--name", default=None, help="table name (default: the file name)")
-    s.add_argument("--workers", type=int, default=1)
-    s.add_argument("--dask-scheduler", default=None, metavar="ADDRESS")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--workers", type=int, default=1, help="parallel processes (joblib)")
+    s.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                   help="run the trainings on a Dask cluster, e.g. tcp://127.0.0.1:8786")
+    s.add_argument("--json", action="store_true", help="print a JSON summary")
     s.set_defaults(func=cmd_build)
 
-    s = sub.add_parser("verify", help="retrain top incumbents (or random entries) live and compare with the table")
-    s.add_argument("results_dir", nargs="?", metavar="RESULTS_DIR")
-    s.add_argument("--top", type=int, default=5)
-    s.add_argument("--random", type=int, default=None, metavar="K")
-    s.add_argument("--table", default=None)
-    s.add_argument("--seeds", type=int, default=2, help="fresh seeds per architecture")
-    s.add_argument("--workers", type=int, default=1)
-    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("verify", help="retrain top incumbents (or random entries) live and compare with the table",
+                       description="Retrain architectures with the live backend on fresh seeds (seeds the table "
+                                   "does not hold), under the table's own protocol, and compare with the table: "
+                                   "per architecture the table's seed mean and std vs the live mean; overall "
+                                   "Spearman rank correlation and the share of live means within the table's "
+                                   "seed spread. Needs a table built by `nasbench-lab build`.")
+    s.add_argument("results_dir", nargs="?", metavar="RESULTS_DIR",
+                   help="a `compare` or `run` output directory: verify its top incumbents")
+    s.add_argument("--top", type=int, default=5,
+                   help="how many incumbents, best table validation accuracy first (default 5)")
+    s.add_argument("--random", type=int, default=None, metavar="K",
+                   help="instead: spot-check K random fully trained entries of --table")
+    s.add_argument("--table", default=None, help="table for --random (name or path)")
+    s.add_argument("--seeds", type=int, default=2, help="fresh seeds per architecture (default 2)")
+    s.add_argument("--workers", type=int, default=1, help="parallel processes (joblib)")
+    s.add_argument("--json", action="store_true", help="print the full result as JSON")
     s.set_defaults(func=cmd_verify)
