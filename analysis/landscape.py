@@ -8,7 +8,8 @@ Over the distinct cells that are trained (one entry per canonical key), prints:
 - rank correlation between mid-training and final validation accuracy (seed mean);
 - op importance: for each op, the mean final validation accuracy of cells with that op on
   an edge minus the mean over all cells, averaged over the six edges.
-With --png, saves a figure: histogram of seed-mean test accuracy and seed 0 vs seed 1.
+With --png, saves a figure: histogram of seed-mean test accuracy, seed 0 vs seed 1,
+mid-training vs final validation accuracy, op importance.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def landscape(name: str) -> dict:
     out["op_importance"] = {ops[o]: float(np.mean([np.nanmean(final[ch[:, e] == o]) - grand
                                                    for e in range(ch.shape[1]) if (ch[:, e] == o).any()]))
                             for o in range(len(ops))}
-    out["_arrays"] = (mean_te[any_seed], va[:, :, -1], present)
+    out["_arrays"] = (mean_te[any_seed], va[:, :, -1], present, mean_va[any_seed])
     return out
 
 
@@ -77,24 +78,63 @@ def main() -> None:
     print("  op importance (mean final valid acc with the op on an edge minus overall mean, over edges): "
           + ", ".join(f"{o} {v:+.2f}" for o, v in sorted(r["op_importance"].items(), key=lambda kv: -kv[1])))
     if args.png:
-        from matplotlib.figure import Figure
-
-        mean_te, va, present = r["_arrays"]
-        fig = Figure(figsize=(10, 4), layout="constrained")
-        a1, a2 = fig.subplots(1, 2)
-        a1.hist(mean_te, bins=60, color="#0072B2")
-        a1.set_xlabel("final test accuracy, seed mean (%)")
-        a1.set_ylabel("distinct cells")
-        a1.set_title(f"{r['table']}: {len(mean_te)} distinct cells")
-        both = present[:, 0] & present[:, 1] if present.shape[1] > 1 else present[:, 0]
-        if present.shape[1] > 1:
-            a2.scatter(va[both, 0], va[both, 1], s=4, alpha=0.4, color="#D55E00")
-            a2.set_xlabel("final validation accuracy, seed 0 (%)")
-            a2.set_ylabel("seed 1 (%)")
-            a2.set_title("seed 0 vs seed 1")
-        fig.savefig(args.png, dpi=110)
+        save_figure(r, args.png)
         print(f"  figure: {args.png}")
 
+
+def _zoom(ax, *values, q=0.5):
+    """Limit both axes to the bulk of the data (the constant-zero cell sits at chance)."""
+    v = np.concatenate([np.ravel(x) for x in values])
+    v = v[np.isfinite(v)]
+    lo, hi = np.percentile(v, q), v.max()
+    pad = 0.03 * (hi - lo)
+    return lo - pad, hi + pad, int((v < lo).sum())
+
+
+def save_figure(r: dict, path: str) -> None:
+    from matplotlib.figure import Figure
+
+    mean_te, va, present, mean_va = r["_arrays"]
+    fig = Figure(figsize=(10, 8), layout="constrained")
+    (a1, a2), (a3, a4) = fig.subplots(2, 2)
+    lo, hi, n_out = _zoom(a1, mean_te)
+    a1.hist(mean_te[mean_te >= lo], bins=60, range=(lo, hi), color="#0072B2")
+    a1.axvline(np.nanmedian(mean_te), color="k", lw=1, ls="--", label=f"median {np.nanmedian(mean_te):.2f}")
+    a1.axvline(np.nanmax(mean_te), color="#D55E00", lw=1, label=f"best {np.nanmax(mean_te):.2f}")
+    a1.legend(loc="upper left", frameon=False)
+    a1.set_xlabel("final test accuracy, seed mean (%)")
+    a1.set_ylabel("distinct cells")
+    a1.set_title(f"{r['table']}: {len(mean_te)} distinct cells"
+                 + (f" ({n_out} below {lo:.0f}% not shown)" if n_out else ""), fontsize=10)
+    if present.shape[1] > 1:
+        both = present[:, 0] & present[:, 1]
+        x, y = va[both, 0], va[both, 1]
+        lo, hi, n_out = _zoom(a2, x, y)
+        a2.scatter(x, y, s=3, alpha=0.25, color="#D55E00", rasterized=True)
+        a2.plot([lo, hi], [lo, hi], color="k", lw=0.8)
+        a2.set_xlim(lo, hi), a2.set_ylim(lo, hi)
+        rho = spearmanr(x, y).statistic
+        a2.set_title(f"seed 0 vs seed 1: Spearman {rho:.2f}" + (f" ({n_out} points off-axis)" if n_out else ""),
+                     fontsize=10)
+        a2.set_xlabel("final validation accuracy, seed 0 (%)")
+        a2.set_ylabel("final validation accuracy, seed 1 (%)")
+    if mean_va.shape[1] > 1:
+        e = max(0, mean_va.shape[1] - 3) if mean_va.shape[1] > 2 else 0
+        x, y = mean_va[:, e], mean_va[:, -1]
+        a3.scatter(x, y, s=3, alpha=0.25, color="#009E73", rasterized=True)
+        a3.set_xlim(*_zoom(a3, x, q=1.0)[:2]), a3.set_ylim(*_zoom(a3, y, q=1.0)[:2])
+        ep = list(r["spearman_epoch_vs_final_valid"])[e]
+        a3.set_title(f"epoch {ep} vs final (seed mean): Spearman {r['spearman_epoch_vs_final_valid'][ep]:.2f}",
+                     fontsize=10)
+        a3.set_xlabel(f"validation accuracy after epoch {ep} (%)")
+        a3.set_ylabel("final validation accuracy (%)")
+    imp = sorted(r["op_importance"].items(), key=lambda kv: kv[1])
+    a4.barh([k for k, _ in imp], [v for _, v in imp],
+            color=["#D55E00" if v < 0 else "#0072B2" for _, v in imp])
+    a4.axvline(0, color="k", lw=0.8)
+    a4.set_xlabel("mean final validation accuracy with the op on an edge\nminus the overall mean (points)")
+    a4.set_title("op importance", fontsize=10)
+    fig.savefig(path, dpi=100)
 
 if __name__ == "__main__":
     main()
