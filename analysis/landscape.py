@@ -3,7 +3,8 @@
 Usage: python analysis/landscape.py TABLE [--png FILE]
 
 Over the distinct cells that are trained (one entry per canonical key), prints:
-- rank correlation (Spearman) between seeds of the final validation accuracy;
+- rank correlation (Spearman) between seeds of the final validation accuracy, of one seed
+  vs the mean of the others, and within the better half of the cells;
 - best minus median of the seed-mean final test accuracy;
 - rank correlation between mid-training and final validation accuracy (seed mean);
 - op importance: for each op, the mean final validation accuracy of cells with that op on
@@ -39,6 +40,16 @@ def landscape(name: str) -> dict:
             pairs[f"{sch.seeds[a]}-{sch.seeds[b]}"] = (float(spearmanr(va[both, a, -1], va[both, b, -1]).statistic),
                                                        int(both.sum()))
     out["seed_spearman_final_valid"] = pairs
+    full = present.all(1)
+    if len(sch.seeds) >= 3 and full.sum() >= 10:
+        fv = va[full, :, -1].astype(float)
+        out["seed_vs_mean_of_others"] = [float(spearmanr(fv[:, a], np.delete(fv, a, 1).mean(1)).statistic)
+                                         for a in range(fv.shape[1])]
+        m = fv.mean(1)
+        upper = m >= np.median(m)
+        out["upper_half"] = {"seed_spearman_01": float(spearmanr(fv[upper, 0], fv[upper, 1]).statistic),
+                             "median_seed_std": float(np.median(fv[upper].std(1, ddof=1))),
+                             "std_of_seed_means": float(m[upper].std()), "cells": int(upper.sum())}
     any_seed = present.any(1)
     with np.errstate(invalid="ignore"):
         mean_te = np.nanmean(np.where(present[:, :, None], te, np.nan), axis=1)[:, -1]
@@ -71,6 +82,13 @@ def main() -> None:
     print(f"table {r['table']}: {r['distinct_cells']} distinct cells; trained per seed {r['trained_per_seed']}")
     for pair, (rho, n) in r["seed_spearman_final_valid"].items():
         print(f"  seed {pair}: Spearman of final validation accuracy {rho:.3f} over {n} cells")
+    if "seed_vs_mean_of_others" in r:
+        print("  one seed vs the mean of the others (Spearman, final validation accuracy): "
+              + ", ".join(f"{v:.3f}" for v in r["seed_vs_mean_of_others"]))
+        u = r["upper_half"]
+        print(f"  better half ({u['cells']} cells with seed-mean final validation accuracy >= median): seed "
+              f"Spearman {u['seed_spearman_01']:.3f}; median per-cell seed std {u['median_seed_std']:.2f} vs std "
+              f"of the seed means {u['std_of_seed_means']:.2f} points")
     print(f"  seed-mean final test accuracy: best {r['test_best']:.2f}, median {r['test_median']:.2f}, "
           f"best - median {r['best_minus_median_test']:.2f} points")
     for e, rho in r["spearman_epoch_vs_final_valid"].items():

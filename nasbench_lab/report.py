@@ -330,6 +330,11 @@ def _p_eq(p) -> str:
     return t if t.startswith("<") else f"= {t}"
 
 
+def _a(name: str) -> str:
+    """The indefinite article for a strategy name ("an optuna run", "a rea run")."""
+    return "an" if name[:1].lower() in "aeiou" else "a"
+
+
 def verdict_line(table: str, r: st.PairwiseResult, final: dict, metric: str, paired: bool,
                  alpha: float) -> str:
     """One plain-language sentence for a pair of strategies on one table."""
@@ -341,14 +346,14 @@ def verdict_line(table: str, r: st.PairwiseResult, final: dict, metric: str, pai
         return f"{table}: not enough runs to compare {r.a} and {r.b}."
     if r.winner is None:
         return (f"{table}: no significant difference between {r.a} and {r.b} "
-                f"(median final {word} accuracy {_fmt(ma)}% vs {_fmt(mb)}%; a {r.a} run beats a {r.b} run "
+                f"(median final {word} accuracy {_fmt(ma)}% vs {_fmt(mb)}%; {_a(r.a)} {r.a} run beats {_a(r.b)} {r.b} run "
                 f"{r.a12:.0%} of the time, A12 = {r.a12:.2f}, {r.magnitude}; {how}, Holm-adjusted "
                 f"p {_p_eq(r.p_holm)} >= {alpha:g}).")
     w, l_ = (r.a, r.b) if r.winner == r.a else (r.b, r.a)
     a_win = r.a12 if r.winner == r.a else 1.0 - r.a12
     mw, ml = final[w][metric]["median"], final[l_][metric]["median"]
     return (f"{table}: {w} beats {l_} (median final {word} accuracy {_fmt(mw)}% vs {_fmt(ml)}%; "
-            f"a {w} run beats a {l_} run {a_win:.0%} of the time, A12 = {a_win:.2f}, {r.magnitude} effect; "
+            f"{_a(w)} {w} run beats {_a(l_)} {l_} run {a_win:.0%} of the time, A12 = {a_win:.2f}, {r.magnitude} effect; "
             f"{how}, Holm-adjusted p {_p_eq(r.p_holm)}).")
 
 

@@ -194,3 +194,16 @@ def test_report_of_a_run_directory(synthetic_table_path, tmp_path, capsys):
     assert s["verdicts"] == [] and s["tables"]["synthetic-nb201"]["pairwise"] == []
     assert s["setup"]["runs"] == 4 and s["setup"]["command"] is None
     assert "Only one strategy" in (d / "report.html").read_text()
+
+
+def test_verdict_reads_as_english():
+    from nasbench_lab.report import verdict_line
+
+    final = {s: {"test": {"median": m}} for s, m in (("optuna", 96.5), ("rea", 96.1))}
+    r = st.PairwiseResult("optuna", "rea", "wilcoxon-signed-rank", 10.0, 0.001, 0.002, 0.62, "small", 200, 200,
+                          "optuna", "")
+    line = verdict_line("t", r, final, "test", True, 0.05)
+    assert "an optuna run beats a rea run 62% of the time" in line and "optuna beats rea" in line
+    r = st.PairwiseResult("rea", "optuna", "wilcoxon-signed-rank", 10.0, 0.4, 0.8, 0.45, "negligible", 200, 200,
+                          None, "")
+    assert "a rea run beats an optuna run 45% of the time" in verdict_line("t", r, final, "test", True, 0.05)
