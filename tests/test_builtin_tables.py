@@ -23,6 +23,22 @@ def test_small_table_is_complete_and_sound():
     assert all(np.array_equal(va[members[0]], va[m]) for m in members)
 
 
+def test_builtin_table_is_complete_and_sound():
+    """The shipped built-in table: every distinct NB201 cell, seeds 0, 1, 2, nothing missing."""
+    assert "nb201-mnist1d" in builtin_tables()
+    t = open_table("nb201-mnist1d")
+    prov = t.provenance
+    assert t.space.name == "nb201" and t.n_archs == 15625 and t.check() == []
+    assert prov["complete"] and prov["distinct_cells"] == 5260
+    assert prov["trainings_done"] == prov["trainings_total"] == 15780
+    sch = t.schedule(None)
+    assert sch.protocol == PROTOCOLS["builtin-mnist1d"].to_dict() and list(sch.seeds) == ["0", "1", "2"]
+    assert t.present(sch.name).all()
+    for m in ("train_acc", "valid_acc", "test_acc", "train_loss", "valid_loss", "test_loss", "train_time"):
+        assert np.isfinite(t.array(sch.name, m)).all(), m
+    assert all(np.isfinite(t.static(m)).all() for m in ("params", "flops", "latency_ms"))
+
+
 @pytest.mark.parametrize("name", sorted(builtin_tables()))
 def test_entries_reproduce_with_the_live_trainer(name):
     t = open_table(name)
