@@ -56,3 +56,17 @@ def test_compare_runs_on_the_small_table(tmp_path, capsys):
     assert main(["compare", "--table", "nb201-3ops-small", "--strategies", "random,rea", "--runs", "20",
                  "--seed", "0", "--budget-queries", "20", "--out", str(tmp_path / "c")]) == 0
     assert (tmp_path / "c" / "report.html").is_file()
+
+
+def test_an_installed_wheel_finds_the_table_under_the_prefix(tmp_path, monkeypatch):
+    """A wheel install puts the built-in table in <prefix>/share/nasbench_lab/tables."""
+    import shutil
+
+    from nasbench_lab.tables import registry
+
+    share = tmp_path / "share" / "nasbench_lab" / "tables"
+    share.mkdir(parents=True)
+    shutil.copy(builtin_tables()["nb201-3ops-small"], share / "from-the-wheel.h5")
+    monkeypatch.setattr(registry, "_INSTALLED_TABLES", share)
+    assert builtin_tables()["from-the-wheel"] == share / "from-the-wheel.h5"
+    assert open_table("from-the-wheel").n_archs == 729

@@ -1,13 +1,17 @@
-"""Built-in tables: found by name in the package data or the repository's datasets/."""
+"""Built-in tables: found by name in $NASBENCH_LAB_TABLES, the package data, the repository's
+datasets/ (a source checkout), or <prefix>/share/nasbench_lab/tables (where an installed wheel
+puts the built-in table)."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from nasbench_lab import NasbenchError
 
 _PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data"
 _REPO_DATASETS = Path(__file__).resolve().parent.parent.parent / "datasets"
+_INSTALLED_TABLES = Path(sys.prefix) / "share" / "nasbench_lab" / "tables"
 
 
 def table_dirs() -> list[Path]:
@@ -15,7 +19,7 @@ def table_dirs() -> list[Path]:
     extra = os.environ.get("NASBENCH_LAB_TABLES")
     if extra:
         dirs += [Path(p) for p in extra.split(os.pathsep) if p]
-    dirs += [_PACKAGE_DATA, _REPO_DATASETS]
+    dirs += [_PACKAGE_DATA, _REPO_DATASETS, _INSTALLED_TABLES]
     return [d for d in dirs if d.is_dir()]
 
 
