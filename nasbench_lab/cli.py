@@ -42,6 +42,11 @@ def cmd_tables(args) -> int:
     return 0
 
 
+def _num(v) -> str:
+    """A metric for humans: 2 decimals (JSON output keeps full precision)."""
+    return "n/a" if v is None or v != v else f"{float(v):.2f}"
+
+
 def cmd_info(args) -> int:
     from nasbench_lab.tables import open_table
 
@@ -65,7 +70,7 @@ def cmd_info(args) -> int:
     for name, s in d["schedules"].items():
         print(f"  schedule {name}: {s['epochs']} epochs (recorded: {s['recorded_epochs']}), seeds "
               f"{', '.join(s['seeds'])}; {s['trained_entries']} trained, {s['missing_entries']} missing; "
-              f"best mean valid acc {s['best_valid_acc_mean']}; costs: {'yes' if s['has_costs'] else 'no'}")
+              f"best mean valid acc {_num(s['best_valid_acc_mean'])}; costs: {'yes' if s['has_costs'] else 'no'}")
         print(f"    metrics: {', '.join(s['metrics'])}")
     if args.check:
         print("  check: " + ("OK" if not d["problems"] else "; ".join(d["problems"])))

@@ -27,6 +27,9 @@ def test_verify_random_agrees_with_table(tiny_table):
         assert len(a["table_seeds"]) == 2 and len(a["live_values"]) == 1
         assert 0 <= a["live_mean"] <= 100
     assert 0 <= r["share_within_spread"] <= 1
+    diffs = [a["live_mean"] - a["table_mean"] for a in r["architectures"]]
+    assert r["mean_difference"] == pytest.approx(sum(diffs) / len(diffs))
+    assert r["mean_abs_difference"] == pytest.approx(sum(map(abs, diffs)) / len(diffs))
 
 
 def test_verify_top_incumbents_cli(tiny_table, tmp_path, capsys):

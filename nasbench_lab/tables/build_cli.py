@@ -57,7 +57,12 @@ def cmd_verify(args) -> int:
                   f"{a['difference']:>+6.2f}  {'yes' if a['within_seed_spread'] else 'NO':<6}  {a['arch']}")
         rho = "n/a (fewer than 3 archs)" if r["spearman"] is None else f"{r['spearman']:.3f}"
         print(f"  agreement: Spearman {rho}; {100 * r['share_within_spread']:.0f}% within the table's seed "
-              f"spread; mean |difference| {r['mean_abs_difference']:.2f} points")
+              f"spread; mean |difference| {r['mean_abs_difference']:.2f} points; mean live - table "
+              f"{r['mean_difference']:+.2f} points")
+        if args.random is None and r["mean_difference"] < 0:
+            print("  note: incumbents are chosen because their table values are high, partly by luck, so on "
+                  "fresh seeds they tend to score lower (regression to the mean); a Spearman near 0 among "
+                  "near-equal top cells means the table cannot rank them, not that it is wrong")
     return 0
 
 
