@@ -77,28 +77,21 @@ def cmd_info(args) -> int:
     return 1 if args.check and d["problems"] else 0
 
 
+#: import format -> (module, function) of its importer, imported only when used
+IMPORTERS = {"nb201": ("nasbench_lab.tables.import_nb201", "import_nb201"),
+             "natsbench": ("nasbench_lab.tables.import_natsbench", "import_natsbench"),
+             "naslib": ("nasbench_lab.tables.import_naslib", "import_naslib"),
+             "nb101": ("nasbench_lab.tables.import_nb101", "import_nb101")}
+
+
 def cmd_import(args) -> int:
-    if args.format == "nb201":
-        from nasbench_lab.tables.import_nb201 import import_nb201
+    if args.format not in IMPORTERS:
+        raise NasbenchError(f"unknown import format {args.format!r}; valid: {', '.join(IMPORTERS)}")
+    import importlib
 
-        import_nb201(args.source, args.out)
-        return 0
-    if args.format == "natsbench":
-        from nasbench_lab.tables.import_natsbench import import_natsbench
-
-        import_natsbench(args.source, args.out)
-        return 0
-    if args.format == "naslib":
-        from nasbench_lab.tables.import_naslib import import_naslib
-
-        import_naslib(args.source, args.out)
-        return 0
-    if args.format == "nb101":
-        from nasbench_lab.tables.import_nb101 import import_nb101
-
-        import_nb101(args.source, args.out)
-        return 0
-    raise NasbenchError(f"unknown import format {args.format!r}; valid: nb201, natsbench, naslib, nb101")
+    module, function = IMPORTERS[args.format]
+    getattr(importlib.import_module(module), function)(args.source, args.out)
+    return 0
 
 
 # --- run ---------------------------------------------------------------------------------------
