@@ -57,13 +57,17 @@ def _cache_dir() -> Path | None:
     return Path(v) if v else Path.home() / ".cache" / "nasbench_lab"
 
 
-def mnist1d_pool(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`num_samples` MNIST-1D signals (N, 40) float32 and labels, from mnist1d's generator."""
-    key = ("mnist1d", num_samples, seed)
+def mnist1d_pool(num_samples: int, seed: int, generation: dict | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """`num_samples` MNIST-1D signals (N, 40) float32 and labels, from mnist1d's generator;
+    `generation` overrides the generator's arguments (e.g. `corr_noise_scale`)."""
+    generation = dict(sorted((generation or {}).items()))
+    key = ("mnist1d", num_samples, seed, tuple(generation.items()))
     if key in _MEMORY:
         return _MEMORY[key]
     d = _cache_dir()
-    path = d / f"mnist1d_n{num_samples}_s{seed}.npz" if d else None
+    tag = "".join(f"_{k}{v!r}" for k, v in generation.items())
+    path = d / f"mnist1d_n{num_samples}_s{seed}{tag}.npz" if d else None
     if path is not None and path.exists():
         try:
             with np.load(path) as f:
@@ -80,6 +84,10 @@ def mnist1d_pool(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     args.num_samples = num_samples
     args.train_split = 1.0
     args.seed = seed
+    for k, v in generation.items():
+        if not hasattr(args, k):
+            raise NasbenchError(f"unknown MNIST-1D generator setting {k!r}")
+        setattr(args, k, v)
     np_state, py_state = np.random.get_state(), random.getstate()
     try:
         ds = make_dataset(args)  # offline generator; it seeds the global RNGs itself
@@ -113,14 +121,14 @@ def load_data(protocol: Protocol) -> Data:
     """Disjoint train/valid/test splits fixed by `protocol.data_seed`, standardised with
     the training split's mean and std."""
     key = ("data", protocol.dataset, protocol.n_train, protocol.n_valid, protocol.n_test,
-           protocol.data_seed)
+           protocol.data_seed, tuple(sorted(protocol.generation.items())))
     if key in _MEMORY:
         return _MEMORY[key]
     n = protocol.n_train + protocol.n_valid + protocol.n_test
     if min(protocol.n_train, protocol.n_valid, protocol.n_test) <= 0:
         raise NasbenchError("n_train, n_valid and n_test must be positive")
     if protocol.dataset == "mnist1d":
-        pool_x, pool_y = mnist1d_pool(-(-n // 10) * 10, protocol.data_seed)
+        pool_x, pool_y = mnist1d_pool(-(-n // 10) * 10, protocol.data_seed, protocol.generation)
         ndim = 1
     elif protocol.dataset == "digits":
         pool_x, pool_y = digits_pool()

@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 
+GENERATION_FIELDS = ("corr_noise_scale", "iid_noise_scale", "shear_scale")
+
+
 @dataclass(frozen=True)
 class Protocol:
     """A complete, hashable description of one training run (apart from the arch and seed).
@@ -29,9 +32,22 @@ class Protocol:
     eval_batch_size: int = 100      # small chunks stay in cache: faster than one big pass
     latency_batch_size: int = 1
     latency_repeats: int = 10
+    # MNIST-1D generation (None: the mnist1d package's default). Harder settings make the
+    # task less saturated, so that good cells can be told apart (datasets/README.md).
+    corr_noise_scale: float | None = None
+    iid_noise_scale: float | None = None
+    shear_scale: float | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """All fields; the generation fields only when set, so that protocols written
+        before they existed compare equal to their reloaded selves."""
+        return {k: v for k, v in asdict(self).items()
+                if not (k in GENERATION_FIELDS and v is None)}
+
+    @property
+    def generation(self) -> dict:
+        """The MNIST-1D generator settings this protocol changes from the package default."""
+        return {k: getattr(self, k) for k in GENERATION_FIELDS if getattr(self, k) is not None}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Protocol":
