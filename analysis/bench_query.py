@@ -1,7 +1,7 @@
 """Table open time and per-query time, against a plain numpy array lookup, side by side.
 
-Usage: python analysis/bench_query.py [TABLE]   (default: the NB201 CIFAR-10 table imported
-from ../shared/nb201 into a temporary folder; or the synthetic test table if that is absent)
+Usage: python analysis/bench_query.py [TABLE]   (default: the shipped NB201 table
+nb201-cifar10-valid, converted from the NAS-Bench-201 exports)
 
 Prints absolute times and ratios to the numpy reference measured in the same process.
 """
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -28,18 +26,10 @@ def best_of(fn, repeat=5):
 
 
 def main(path: str | None = None) -> None:
-    tmp = tempfile.mkdtemp()
     if path is None:
-        shared = Path(__file__).resolve().parent.parent.parent / "shared" / "nb201"
-        if (shared / "nb201_12ep.csv").is_file():
-            from nasbench_lab.tables.import_nb201 import import_nb201
+        from nasbench_lab.tables import builtin_tables
 
-            path = f"{tmp}/nb201-cifar10.h5"
-            import_nb201(shared, path, log=lambda *a: None)
-        else:
-            from nasbench_lab.tables.synthetic import make_synthetic_table
-
-            path = make_synthetic_table(f"{tmp}/synthetic.h5")
+        path = str(builtin_tables()["nb201-cifar10-valid"])  # the shipped NAS-Bench-201 table
     # open time in fresh processes (imports excluded, so this is the file open itself)
     code = ("import time; from nasbench_lab.tables import Table; import h5py; t=time.perf_counter(); "
             f"Table({path!r}); print(time.perf_counter()-t)")

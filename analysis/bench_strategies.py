@@ -22,20 +22,14 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
 
 def nb201_table(tmp: str) -> str | None:
-    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "nb201"
-    if not (shared / "nb201_12ep.csv").is_file():
-        return None
-    from nasbench_lab.tables.import_nb201 import import_nb201
+    from nasbench_lab.tables import builtin_tables
 
-    path = os.path.join(tmp, "nb201-cifar10.h5")
-    import_nb201(shared, path, log=lambda *a: None)
-    return path
+    return str(builtin_tables()["nb201-cifar10-valid"])  # the shipped NAS-Bench-201 table
 
 
 def throughput(path: str, runs: int, workers: int, tmp: str) -> None:

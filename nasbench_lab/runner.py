@@ -82,6 +82,10 @@ class SearchView:
         self.search = table.schedule(search_schedule)
         self.report = table.schedule(report_schedule if report_schedule is not None else self.search.name)
         s = self.search.name
+        if "valid_acc" not in self.search.metrics:
+            raise NasbenchError(f"table {table.name!r} (dataset {table.dataset}) has no validation "
+                                f"accuracy in schedule {s!r}, so nothing to search on; NATS-Bench's "
+                                "cifar10 has no validation split: search on a cifar10-valid table")
         nan = np.full((table.n_archs, len(self.search.seeds), len(self.search.recorded_epochs)), np.nan,
                       dtype=np.float32)
         self.metrics = {m: (table.array(s, m) if m in self.search.metrics else nan)

@@ -29,12 +29,11 @@ def nb201_dir():
 
 
 @pytest.fixture(scope="session")
-def nb201_table_path(nb201_dir, tmp_path_factory):
-    from nasbench_lab.tables.import_nb201 import import_nb201
+def nb201_table_path():
+    """The shipped NAS-Bench-201 cifar10-valid table (converted from ../shared/nb201)."""
+    from nasbench_lab.tables import builtin_tables
 
-    out = tmp_path_factory.mktemp("nb201") / "nb201-cifar10.h5"
-    import_nb201(nb201_dir, out, log=lambda *a: None)
-    return out
+    return builtin_tables()["nb201-cifar10-valid"]
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ def test_import_and_tables(capsys, nb201_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("NASBENCH_LAB_TABLES", str(tmp_path / "t"))
     code, out, _ = run_cli(capsys, "tables", "--json")
     names = {r["name"] for r in json.loads(out)}
-    assert {"nb201-c10", "nb201-c10-cifar100", "nb201-c10-imagenet16-120"} <= names
+    assert {"nb201-c10", "nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120"} <= names
 
 
 def test_console_script_entry_point():

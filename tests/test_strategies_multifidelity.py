@@ -2,9 +2,6 @@
 smoke run of every strategy on the real NAS-Bench-201 table under its protocol."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import defaultdict
 
 import numpy as np
@@ -17,8 +14,6 @@ from nasbench_lab.strategies.hyperband import BOHB, Hyperband, rung_plan
 from nasbench_lab.tables import Table
 from nasbench_lab.tables.synthetic import make_synthetic_table
 from nasbench_lab.spaces import NB201
-
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "nb201")
 
 
 @pytest.fixture(scope="session")
@@ -107,12 +102,9 @@ def test_bohb_model_kicks_in_and_prefers_good_regions():
 
 
 def _ensure_nb201(tmp_path_factory) -> str:
-    if not os.path.isdir(SHARED):
-        pytest.skip("../shared/nb201 is absent (the real NAS-Bench-201 exports); skipping the real-table smoke run")
-    out = tmp_path_factory.mktemp("nb201") / "nb201-cifar10.h5"
-    subprocess.run([sys.executable, "-m", "nasbench_lab.cli", "import", "nb201", SHARED, "--out", str(out)],
-                   check=True, capture_output=True)
-    return str(out)
+    from nasbench_lab.tables import builtin_tables
+
+    return str(builtin_tables()["nb201-cifar10-valid"])  # shipped, converted from ../shared/nb201
 
 
 @pytest.fixture(scope="session")
