@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import time as _time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
 from nasbench_lab.strategies import SearchContext, get_strategy
-from nasbench_lab.strategies.base import Ask, Observation, score
+from nasbench_lab.spaces.finite import enumeration
+from nasbench_lab.strategies.base import Ask, Observation
 from nasbench_lab.tables.table import Table
 
 
@@ -41,19 +42,38 @@ class Budget:
             raise NasbenchError(f"--budget-queries must be a positive integer, got {self.queries}")
 
 
-@dataclass
+#: the trajectory columns of a RunRecord and their dtypes (one entry per query)
+TRAJECTORY = {
+    "time": np.float64,             # simulated clock after the query
+    "arch": np.int64,               # architecture index queried
+    "epoch": np.int64,              # epoch queried
+    "cost": np.float64,             # simulated seconds charged
+    "valid": np.float64,            # observed validation accuracy
+    "incumbent": np.int64,          # incumbent's index
+    "incumbent_valid": np.float64,  # report-schedule valid acc (seed mean)
+    "incumbent_test": np.float64,   # report-schedule test acc (seed mean)
+}
+
+
+@dataclass(eq=False)
 class RunRecord:
-    """One finished run: metadata and the full trajectory (one row per query)."""
+    """One finished run: metadata and the full trajectory, one numpy array per column of
+    TRAJECTORY (one entry per query). Construct it from lists or arrays; they are converted."""
 
     meta: dict
-    time: list = field(default_factory=list)            # simulated clock after the query
-    arch: list = field(default_factory=list)            # architecture index queried
-    epoch: list = field(default_factory=list)           # epoch queried
-    cost: list = field(default_factory=list)            # simulated seconds charged
-    valid: list = field(default_factory=list)           # observed validation accuracy
-    incumbent: list = field(default_factory=list)       # incumbent's index
-    incumbent_valid: list = field(default_factory=list)  # report-schedule valid acc (seed mean)
-    incumbent_test: list = field(default_factory=list)   # report-schedule test acc (seed mean)
+    time: np.ndarray = None
+    arch: np.ndarray = None
+    epoch: np.ndarray = None
+    cost: np.ndarray = None
+    valid: np.ndarray = None
+    incumbent: np.ndarray = None
+    incumbent_valid: np.ndarray = None
+    incumbent_test: np.ndarray = None
+
+    def __post_init__(self):
+        for k, dt in TRAJECTORY.items():
+            v = getattr(self, k)
+            setattr(self, k, np.zeros(0, dtype=dt) if v is None else np.asarray(v, dtype=dt))
 
     @property
     def n_queries(self) -> int:
@@ -61,17 +81,30 @@ class RunRecord:
 
     @property
     def final(self) -> dict:
-        if not self.time:
+        if not len(self.time):
             return {"valid": float("nan"), "test": float("nan"), "arch": None, "time": 0.0}
-        return {"valid": self.incumbent_valid[-1], "test": self.incumbent_test[-1],
-                "arch": self.incumbent[-1], "time": self.time[-1]}
+        return {"valid": float(self.incumbent_valid[-1]), "test": float(self.incumbent_test[-1]),
+                "arch": int(self.incumbent[-1]), "time": float(self.time[-1])}
+
+    def extend(self, columns: dict) -> None:
+        """Append queries: `columns` maps every TRAJECTORY name to a list or array."""
+        for k, dt in TRAJECTORY.items():
+            add = columns[k]
+            if len(add):
+                setattr(self, k, np.concatenate([getattr(self, k), np.asarray(add, dtype=dt)]))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain Python values (JSON-ready): meta and one list per trajectory column."""
+        return {"meta": self.meta, **{k: getattr(self, k).tolist() for k in TRAJECTORY}}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunRecord":
         return cls(**d)
+
+
+#: the search metrics run_loop reads per query, packed in this order in SearchView.packed
+_NEG_INF = float("-inf")
+PACKED = ("valid_acc", "valid_loss", "train_acc", "train_loss", "train_time", "valid_time")
 
 
 class SearchView:
@@ -98,6 +131,17 @@ class SearchView:
             if "test_acc" in self.report.metrics else np.full(table.n_archs, np.nan)
         self.has_costs = table.has_costs(s)
         table.check_holes(s)
+        # what run_loop looks up per query, prepared once: seed columns per arch as lists,
+        # the report values as lists, one [arch, seed, epoch, 6] array of the search metrics,
+        # and the space's enumeration (shared Arch objects, index by choices) where it has one
+        self.packed = np.stack([self.metrics[m] for m in PACKED], axis=-1)
+        present = np.asarray(self.present, dtype=bool)
+        self.n_present = present.sum(axis=1).tolist()
+        self.present_cols = np.argsort(~present, axis=1, kind="stable").tolist()
+        self.report_valid_list = np.asarray(self.report_valid, dtype=float).tolist()
+        self.report_test_list = np.asarray(self.report_test, dtype=float).tolist()
+        en = enumeration(table.space)
+        self.enumeration = en if en is not None and en.size == table.n_archs else None
 
     def seed_column(self, idx: int, u: float) -> int:
         cols = np.flatnonzero(self.present[idx])
@@ -133,68 +177,98 @@ def run_search(table: Table, strategy, *, seed: int, run: int = 0, budget: Budge
 
 def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, record: RunRecord) -> None:
     """Drive an already constructed strategy; appends to `record`. Exposed for the conformance
-    suite, which pickles a strategy mid-run and resumes it."""
+    suite, which pickles a strategy mid-run and resumes it.
+
+    Per query this does dictionary and list look-ups only: an architecture the space handed
+    out (one of its enumeration's shared objects) is recognised by identity, anything else
+    goes through `space.check` and `space.to_index`; the trajectory is collected in lists
+    and appended to `record` as arrays when the loop ends (also when it raises)."""
     space = view.table.space
-    m = view.metrics
+    en = view.enumeration
+    by_choices, archs = (en.index, en.archs) if en is not None else ({}, ())
+    search = view.search
+    epochs = search.recorded_epochs
+    ep_index = {e: i for i, e in enumerate(epochs)}
+    last = len(epochs) - 1
+    packed, tt = view.packed, view.metrics["train_time"]
+    n_present, present_cols = view.n_present, view.present_cols
+    rv, rt = view.report_valid_list, view.report_test_list
+    has_costs = view.has_costs
+    max_q, max_s = budget.queries, budget.seconds
     trained: dict[int, tuple[int, int]] = {}  # idx -> (seed column, furthest epoch index)
-    clock = record.time[-1] if record.time else 0.0
-    best = (float("-inf"), -1)
-    if record.time:  # resuming: rebuild the state from the trajectory
-        for idx, ep, v in zip(record.arch, record.epoch, record.valid):
-            ei = view.search.recorded_epochs.index(ep)
+    clock = float(record.time[-1]) if record.n_queries else 0.0
+    best_s, best_i = float("-inf"), -1
+    if record.n_queries:  # resuming: rebuild the state from the trajectory
+        for idx, ep, v in zip(record.arch.tolist(), record.epoch.tolist(), record.valid.tolist()):
+            ei = epochs.index(ep)
             col, prev = trained.get(idx, (view.seed_column(idx, noise_u[idx]), -1))
             trained[idx] = (col, max(prev, ei))
-            s = float("-inf") if v != v else v
-            if s > best[0]:
-                best = (s, idx)
+            sc = float("-inf") if v != v else v
+            if sc > best_s:
+                best_s, best_i = sc, idx
+    done = record.n_queries
+    T, A, E, C, V, I, IV, IT = [], [], [], [], [], [], [], []
     wall0 = _time.perf_counter()
-    while budget.queries is None or len(record.time) < budget.queries:
-        ask = strat.ask()
-        if ask is None:
-            break
-        if not isinstance(ask, Ask):
-            raise NasbenchError(f"strategy {record.meta['strategy']!r} returned {type(ask).__name__} "
-                                "from ask(); it must return an Ask or None")
-        arch = space.check(ask.arch)
-        idx = space.to_index(arch)
-        ei = view.search.epoch_index(ask.epoch)
-        col, prev = trained.get(idx, (None, -1))
-        if col is None:
-            col = view.seed_column(idx, noise_u[idx])
-        if col < 0:
-            raise NasbenchError(f"table {view.table.name!r} has no trained entry for arch {idx} in "
-                                f"schedule {view.search.name!r}: the table is incomplete (a build "
-                                "still running?); finish or resume it first")
-        tt = m["train_time"][idx, col]
-        train_cost = float(tt[ei]) - (float(tt[prev]) if prev >= 0 else 0.0)
-        cost = max(train_cost, 0.0) + float(m["valid_time"][idx, col, ei])
-        va = float(m["valid_acc"][idx, col, ei])
-        vl = float(m["valid_loss"][idx, col, ei])
-        ta = float(m["train_acc"][idx, col, ei])
-        tl = float(m["train_loss"][idx, col, ei])
-        if cost != cost:
-            if view.has_costs:
-                raise NasbenchError(f"table {view.table.name!r}: no cost for arch {idx} at epoch "
-                                    f"{view.search.recorded_epochs[ei]}; the table is damaged: "
-                                    "re-import or rebuild it")
-            cost = 0.0
-        if budget.seconds is not None and clock + cost > budget.seconds:
-            break
-        clock += cost
-        trained[idx] = (col, max(prev, ei))
-        epoch = view.search.recorded_epochs[ei]
-        obs = Observation(arch=arch, epoch=epoch, valid_acc=va, valid_loss=vl, train_acc=ta,
-                          train_loss=tl, cost=cost, time=clock)
-        s = score(obs)
-        if s > best[0] or best[1] < 0:
-            best = (s, idx)
-        record.time.append(clock)
-        record.arch.append(idx)
-        record.epoch.append(epoch)
-        record.cost.append(cost)
-        record.valid.append(va)
-        record.incumbent.append(best[1])
-        record.incumbent_valid.append(float(view.report_valid[best[1]]))
-        record.incumbent_test.append(float(view.report_test[best[1]]))
-        strat.tell(ask, obs)
-    record.meta["wall_seconds"] = record.meta.get("wall_seconds", 0.0) + _time.perf_counter() - wall0
+    try:
+        while max_q is None or done + len(T) < max_q:
+            ask = strat.ask()
+            if ask is None:
+                break
+            if not isinstance(ask, Ask):
+                raise NasbenchError(f"strategy {record.meta['strategy']!r} returned {type(ask).__name__} "
+                                    "from ask(); it must return an Ask or None")
+            arch = ask.arch
+            try:
+                idx = by_choices[arch.choices]
+                if archs[idx] is not arch:
+                    raise KeyError
+            except (KeyError, TypeError, AttributeError):
+                arch = space.check(arch)
+                idx = space.to_index(arch)
+            ep = ask.epoch
+            if ep is None:
+                ei = last
+            elif type(ep) is int and ep in ep_index:
+                ei = ep_index[ep]
+            else:
+                ei = search.epoch_index(ep)
+            state = trained.get(idx)
+            if state is None:
+                n = n_present[idx]
+                if n == 0:
+                    raise NasbenchError(f"table {view.table.name!r} has no trained entry for arch {idx} in "
+                                        f"schedule {search.name!r}: the table is incomplete (a build "
+                                        "still running?); finish or resume it first")
+                col, prev = present_cols[idx][min(int(noise_u.item(idx) * n), n - 1)], -1
+            else:
+                col, prev = state
+            va, vl, ta, tl, tti, vti = packed[idx, col, ei].tolist()
+            train_cost = tti - tt.item(idx, col, prev) if prev >= 0 else tti
+            cost = (0.0 if train_cost < 0.0 else train_cost) + vti  # NaN stays NaN
+            if cost != cost:
+                if has_costs:
+                    raise NasbenchError(f"table {view.table.name!r}: no cost for arch {idx} at epoch "
+                                        f"{epochs[ei]}; the table is damaged: re-import or rebuild it")
+                cost = 0.0
+            if max_s is not None and clock + cost > max_s:
+                break
+            clock += cost
+            trained[idx] = (col, ei if ei > prev else prev)
+            epoch = epochs[ei]
+            obs = Observation(arch, epoch, va, vl, ta, tl, cost, clock)
+            sc = va if va == va else _NEG_INF  # score(): NaN is the worst
+            if sc > best_s or best_i < 0:
+                best_s, best_i = sc, idx
+            T.append(clock)
+            A.append(idx)
+            E.append(epoch)
+            C.append(cost)
+            V.append(va)
+            I.append(best_i)
+            IV.append(rv[best_i])
+            IT.append(rt[best_i])
+            strat.tell(ask, obs)
+    finally:
+        record.extend({"time": T, "arch": A, "epoch": E, "cost": C, "valid": V, "incumbent": I,
+                       "incumbent_valid": IV, "incumbent_test": IT})
+        record.meta["wall_seconds"] = record.meta.get("wall_seconds", 0.0) + _time.perf_counter() - wall0

@@ -540,7 +540,7 @@ def check_time_monotone(cls, params=None) -> None:
 
     budget = Budget(seconds=5000.0)
     t = _drive(cls, "nb201", budget=budget, params=params)
-    times = t.record.time
+    times = t.record.time.tolist()
     if any(c < 0 for c in t.record.cost):
         raise CheckFailure(f"a query was charged a negative cost: {min(t.record.cost)}")
     for i in range(1, len(times)):

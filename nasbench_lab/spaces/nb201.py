@@ -23,6 +23,7 @@ N_NODES = 4
 _SHORT = {CONV1: "c1", CONV3: "c3", POOL: "ap"}
 _STRING_RE = re.compile(r"^\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|$")
 DISCONNECTED = "zero"
+_INCOMING = {j: [e for e, (to, _) in enumerate(EDGES) if to == j] for j in range(1, N_NODES)}
 
 
 @lru_cache(maxsize=1)
@@ -143,28 +144,56 @@ class NB201Space(SearchSpace):
             raise SpaceError(f"unknown NB201 op {bad[0]!r} in {text!r}; valid ops: " + ", ".join(OPS))
         return Arch(self.name, tuple(OPS.index(g) for g in m.groups()))
 
+    def _build_enumeration(self):
+        """Every cell in official order, as shared Arch objects, with the shipped canonical
+        classes (see spaces/finite.py)."""
+        from nasbench_lab.spaces.finite import Enumeration, arch_objects, nb201_canonical
+
+        codes = _official_order()[0]
+        digits = (codes[:, None] // 5 ** np.arange(6)[None, :]) % 5
+        canon, keys = nb201_canonical()
+        return Enumeration(self, arch_objects(self.name, digits), canon, keys)
+
+    def _enum(self):
+        e = self.__dict__.get("_enumeration")
+        if e is None:
+            from nasbench_lab.spaces.finite import enumeration
+
+            e = enumeration(self)
+        return e
+
     def to_index(self, arch: Arch) -> int:
-        return int(_official_order()[1][_code(self.check(arch).choices)])
+        try:
+            return self._enum().index[self.check(arch).choices]
+        except (KeyError, TypeError):
+            raise SpaceError(f"{self.name}: expected {self.n_decisions} choices in 0..{self.n_options - 1}, "
+                             f"got {arch.choices!r}") from None
 
     def from_index(self, index: int) -> Arch:
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)) \
                 or not 0 <= index < self.size:
-            raise SpaceError(f"NB201 index must be an integer in 0..{self.size - 1}, got {index!r}")
-        code = int(_official_order()[0][index])
-        return Arch(self.name, tuple((code // 5 ** i) % 5 for i in range(6)))
+            raise SpaceError(f"{self.name} index must be an integer in 0..{self.size - 1}, got {index!r}")
+        return self._enum().archs[int(index)]
+
+    def sample(self, rng: np.random.Generator) -> Arch:
+        """Uniform choices (the same draws as SearchSpace.sample), as the shared Arch object."""
+        e = self._enum()
+        return e.archs[e.index[tuple(rng.integers(0, self.n_options, self.n_decisions).tolist())]]
 
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """NAS-Bench-201's mutation: pick a node (1..3), then one of its incoming edges,
         then a different op for that edge."""
         self.check(arch)
         node = int(rng.integers(1, N_NODES))
-        incoming = [e for e, (to, _) in enumerate(EDGES) if to == node]
+        incoming = _INCOMING[node]
         e = incoming[int(rng.integers(len(incoming)))]
-        new = int(rng.integers(len(OPS) - 1))
+        new = int(rng.integers(self.n_options - 1))
         new += new >= arch.choices[e]
         ch = list(arch.choices)
         ch[e] = new
-        return Arch(self.name, tuple(ch))
+        en = self._enum()
+        i = en.index.get(tuple(ch))
+        return Arch(self.name, tuple(ch)) if i is None else en.archs[i]
 
     def canonical_key(self, arch: Arch) -> str:
         """Canonical form of the function the cell computes (see `canonical_program`).
@@ -174,8 +203,13 @@ class NB201Space(SearchSpace):
         weights and pools of the same input coincide; two cells share a key exactly when
         their op-instance graphs are isomorphic, i.e. they compute the same function for
         corresponding weights. Cells whose output is constant zero share the key 'zero'.
+        (Looked up in the precomputed classes; `canonical_program` derives them.)
         """
-        return canonical_program(self.check(arch).choices)[0]
+        e = self._enum()
+        try:
+            return e.keys[e.canon_list[e.index[self.check(arch).choices]]]
+        except (KeyError, TypeError):
+            return canonical_program(tuple(arch.choices))[0]
 
     def canonical_program(self, arch: Arch):
         return canonical_program(self.check(arch).choices)
@@ -248,30 +282,15 @@ class NB201Reduced(NB201Space):
     def from_string(self, text: str) -> Arch:
         return self.from_nb201(NB201.from_string(text))
 
-    def to_index(self, arch: Arch) -> int:
+    def _build_enumeration(self):
+        """Cells by base-k code, with NB201's canonical classes of their NB201 images."""
+        from nasbench_lab.spaces.finite import Enumeration, arch_objects, classes
+
         k = self.n_options
-        return sum(c * k ** i for i, c in enumerate(self.check(arch).choices))
-
-    def from_index(self, index: int) -> Arch:
-        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)) \
-                or not 0 <= index < self.size:
-            raise SpaceError(f"{self.name} index must be an integer in 0..{self.size - 1}, got {index!r}")
-        k = self.n_options
-        return Arch(self.name, tuple((int(index) // k ** i) % k for i in range(6)))
-
-    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
-        self.check(arch)
-        node = int(rng.integers(1, N_NODES))
-        incoming = [e for e, (to, _) in enumerate(EDGES) if to == node]
-        e = incoming[int(rng.integers(len(incoming)))]
-        new = int(rng.integers(self.n_options - 1))
-        new += new >= arch.choices[e]
-        ch = list(arch.choices)
-        ch[e] = new
-        return Arch(self.name, tuple(ch))
-
-    def canonical_key(self, arch: Arch) -> str:
-        return NB201.canonical_key(self.to_nb201(arch))
+        digits = (np.arange(self.size)[:, None] // k ** np.arange(6)[None, :]) % k
+        archs = arch_objects(self.name, digits)
+        canon, keys = classes(NB201.canonical_key(self.to_nb201(a)) for a in archs)
+        return Enumeration(self, archs, canon, keys)
 
     def is_disconnected(self, arch: Arch) -> bool:
         return NB201.is_disconnected(self.to_nb201(arch))
