@@ -134,3 +134,46 @@ def test_errors_are_one_line():
         get_method("gdas")(TINY, seed=0, temperature=3)
     with pytest.raises(NasbenchError, match="exceeds half"):
         get_method("darts-v1")(TINY, seed=0, batch_size=100)
+
+
+def test_cli_oneshot_stores_scores_and_resumes(tmp_path, capsys):
+    import json
+
+    from nasbench_lab.cli import main
+    from nasbench_lab.results import ResultStore
+    from nasbench_lab.tables.table import open_table
+
+    out = tmp_path / "os"
+    argv = ["oneshot", "gdas,rsps", "--table", "nb201-mnist1d", "--runs", "2", "--seed", "3",
+            "--param", "epochs=2", "--param", "rsps:select_num=2", "--out", str(out), "--json"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["new_runs"] == 4
+    store = ResultStore(out)
+    table = open_table("nb201-mnist1d")
+    for m in ("gdas", "rsps"):
+        recs = store.load("nb201-mnist1d", m)
+        assert len(recs) == 2
+        for r in recs:
+            res = r.meta["oneshot"]
+            idx = table.index_of(NB201.from_string(res["arch"]))
+            assert r.final["arch"] == idx and r.final["time"] == pytest.approx(res["search_seconds"])
+            assert r.final["test"] == pytest.approx(float(table.lookup("test_acc", [idx])[0]))
+    assert first["methods"]["gdas"]["per_epoch"]["param_free_share"]
+    assert (out / "oneshot-alpha-gdas.png").is_file() and (out / "oneshot-collapse.png").is_file()
+    assert main(argv) == 0  # resumed: nothing new, same numbers
+    again = json.loads(capsys.readouterr().out)
+    assert again["new_runs"] == 0 and again["methods"]["gdas"]["test_mean"] == first["methods"]["gdas"]["test_mean"]
+
+
+def test_cli_oneshot_errors(tmp_path, capsys, synthetic_table_path):
+    from nasbench_lab.cli import main
+
+    base = ["--runs", "1", "--out", str(tmp_path / "x")]
+    for argv, msg in ((["oneshot", "enas9", "--table", "nb201-mnist1d"], "unknown one-shot method"),
+                      (["oneshot", "gdas", "--table", str(synthetic_table_path)], "not built by the live backend"),
+                      (["oneshot", "gdas", "--table", "nb201-mnist1d", "--baseline", "random"], "needs --budget-seconds"),
+                      (["oneshot", "gdas", "--table", "nb201-mnist1d", "--param", "tau=3"], "no parameter")):
+        assert main(argv + base) == 2
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
