@@ -188,7 +188,7 @@ def _extra_commands():
 
     out = []
     for mod in ("nasbench_lab.live.cli", "nasbench_lab.compare_cli", "nasbench_lab.tables.build_cli",
-                "nasbench_lab.exercises.cli"):
+                "nasbench_lab.exercises.cli", "nasbench_lab.strategies.oneshot.cli"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
