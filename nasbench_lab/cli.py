@@ -101,6 +101,36 @@ def _budget(args):
     return Budget(seconds=args.budget_seconds, queries=args.budget_queries)
 
 
+def split_params(params, names: list[str]) -> dict[str, list[str]]:
+    """`--param` values per strategy. `STRATEGY:k=v` goes to that strategy; a bare `k=v` goes
+    to every strategy of `names` that has parameter k (an error when none has it)."""
+    per: dict[str, list[str]] = {n: [] for n in names}
+    for p in params or []:
+        key, eq, _ = p.partition("=")
+        if not eq or not key.split(":")[-1]:
+            raise NasbenchError(f"--param {p!r} must look like key=value or STRATEGY:key=value, "
+                                "e.g. population=20 or rea:population=20")
+        if ":" in key:
+            name, _, kv = p.partition(":")
+            if name not in per:
+                raise NasbenchError(f"--param {p!r} is for {name!r}, which is not among the strategies "
+                                    f"run here ({', '.join(names)})")
+            per[name].append(kv)
+            continue
+        if len(names) == 1:
+            per[names[0]].append(p)  # the strategy reports an unknown key itself
+            continue
+        from nasbench_lab.strategies import get_strategy
+
+        takers = [n for n in names if key in get_strategy(n).defaults]
+        if not takers:
+            raise NasbenchError(f"--param {p!r}: none of {', '.join(names)} has a parameter {key!r}; "
+                                "use STRATEGY:key=value to address one strategy")
+        for n in takers:
+            per[n].append(p)
+    return per
+
+
 def _strategy_spec(name: str, pairs):
     from nasbench_lab.experiment import StrategySpec
     from nasbench_lab.strategies import get_strategy, parse_params
@@ -112,7 +142,7 @@ def _strategy_spec(name: str, pairs):
 def cmd_run(args) -> int:
     from nasbench_lab.experiment import final_summary, run_experiment
 
-    spec = _strategy_spec(args.strategy, args.param)
+    spec = _strategy_spec(args.strategy, split_params(args.param, [args.strategy])[args.strategy])
     t0 = time.perf_counter()
     store, res = run_experiment([args.table], [spec], runs=args.runs, seed=args.seed, budget=_budget(args),
                                 out=args.out, search_schedule=args.search_schedule,
@@ -143,38 +173,67 @@ def _add_budget_args(p) -> None:
                    "(default: the search schedule)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose epilog may be a callable, called only when its help is printed:
+    listing the strategies imports them, and `nasbench-lab --help` must not."""
+
+    def format_help(self):
+        if callable(self.epilog):
+            self.epilog = self.epilog()
+        return super().format_help()
+
+
+def strategies_epilog() -> str:
+    """'strategies: a, b, ...' for --help (imports the strategies, so only when help is printed)."""
+    try:
+        from nasbench_lab.strategies import strategy_names
+
+        return "strategies: " + ", ".join(strategy_names())
+    except Exception:  # noqa: BLE001 - a broken strategy module must not break --help
+        return ""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nasbench-lab", description="A sandbox for neural architecture search.")
+    p = _Parser(prog="nasbench-lab", description="A sandbox for neural architecture search.")
     p.add_argument("--version", action="version", version=f"nasbench_lab {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("tables", help="list the built-in tables")
-    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("tables", help="list the built-in tables",
+                       description="List the tables found in datasets/, the package and $NASBENCH_LAB_TABLES.")
+    s.add_argument("--json", action="store_true", help="print one JSON list instead")
     s.set_defaults(func=cmd_tables)
 
-    s = sub.add_parser("info", help="describe a table")
+    s = sub.add_parser("info", help="describe a table", description="Schedules, seeds, metrics and "
+                       "provenance of a table; --check also scans it.")
     s.add_argument("table", metavar="TABLE", help="built-in table name or path to a .h5 table")
     s.add_argument("--check", action="store_true", help="also scan every array for holes and verify the content hash")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print one JSON object instead")
     s.set_defaults(func=cmd_info)
 
-    s = sub.add_parser("import", help="convert a published benchmark into a table")
+    s = sub.add_parser("import", help="convert a published benchmark into a table",
+                       description="Convert a published benchmark into a table file.")
     s.add_argument("format", metavar="FORMAT", help="nb201 | natsbench | naslib | nb101")
     s.add_argument("source", metavar="SOURCE", help="nb201/naslib/natsbench: a directory; nb101: the "
                    ".tfrecord file (or a directory holding one)")
-    s.add_argument("--out", required=True, metavar="FILE.h5")
+    s.add_argument("--out", required=True, metavar="FILE.h5", help="table file to write")
     s.set_defaults(func=cmd_import)
 
-    s = sub.add_parser("run", help="many seeded runs of one strategy on one table")
-    s.add_argument("--table", required=True)
-    s.add_argument("--strategy", required=True)
-    s.add_argument("--param", action="append", default=[], metavar="K=V", help="strategy parameter (repeatable)")
-    s.add_argument("--runs", type=int, default=100)
-    s.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("run", help="many seeded runs of one strategy on one table",
+                       description="Run N seeded runs of one strategy on one table; each run is stored in DIR "
+                                   "as it finishes (rerun the same command to resume or reuse). Give a budget "
+                                   "in simulated seconds, in queries, or both (a run stops at the first "
+                                   "one reached).")
+    s.epilog = strategies_epilog
+    s.add_argument("--table", required=True, metavar="TABLE", help="built-in table name or path to a .h5 table")
+    s.add_argument("--strategy", required=True, metavar="NAME", help="search strategy (listed below)")
+    s.add_argument("--param", action="append", default=[], metavar="[STRATEGY:]K=V",
+                   help="strategy parameter, e.g. population=20 (repeatable)")
+    s.add_argument("--runs", type=int, default=100, help="number of runs (default 100)")
+    s.add_argument("--seed", type=int, default=0, help="base seed; run i is seeded from (seed, i) (default 0)")
     _add_budget_args(s)
-    s.add_argument("--workers", type=int, default=1)
-    s.add_argument("--out", required=True, metavar="DIR")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--workers", type=int, default=1, help="parallel processes (joblib; default 1)")
+    s.add_argument("--out", required=True, metavar="DIR", help="folder for the runs (reused: finished runs are kept)")
+    s.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     s.set_defaults(func=cmd_run)
 
     for register in _extra_commands():

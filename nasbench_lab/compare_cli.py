@@ -26,17 +26,9 @@ def _split(text: str, what: str) -> list[str]:
 
 
 def _strategy_specs(names: list[str], params: list[str]):
-    from nasbench_lab.cli import _strategy_spec
+    from nasbench_lab.cli import _strategy_spec, split_params
 
-    per: dict[str, list[str]] = {n: [] for n in names}
-    for p in params or []:
-        name, sep, kv = p.partition(":")
-        if not sep or "=" not in kv:
-            raise NasbenchError(f"--param {p!r} must look like STRATEGY:key=value, e.g. rea:population=20")
-        if name not in per:
-            raise NasbenchError(f"--param {p!r} is for {name!r}, which is not in --strategies "
-                                f"({', '.join(names)})")
-        per[name].append(kv)
+    per = split_params(params, names)
     return [_strategy_spec(n, per[n]) for n in names]
 
 
@@ -110,22 +102,23 @@ def cmd_compare(args) -> int:
 
 def cmd_report(args) -> int:
     from nasbench_lab.cli import _print_json
-    from nasbench_lab.report import REPORT_HTML, build_report, headline, text_summary
+    from nasbench_lab.report import build_report, headline, report_paths, text_summary
 
     t0 = time.perf_counter()
-    summary = build_report(args.dir, metric=args.metric, test=args.test, alpha=args.alpha)
+    summary = build_report(args.dir, metric=args.metric, test=args.test, alpha=args.alpha, html_path=args.out)
     wall = time.perf_counter() - t0
+    page, numbers = report_paths(args.dir, args.out)
     if args.json:
-        _print_json({**headline(summary), "wall_seconds": round(wall, 3),
-                     "report": str(args.dir).rstrip("/") + "/" + REPORT_HTML})
+        _print_json({**headline(summary), "wall_seconds": round(wall, 3), "report": str(page),
+                     "summary": str(numbers)})
         return 0
     print(text_summary(summary))
-    print(f"report regenerated in {wall:.1f} s: {args.dir.rstrip('/')}/{REPORT_HTML}")
+    print(f"report regenerated in {wall:.1f} s: {page} (numbers: {numbers})")
     return 0
 
 
 def register(sub) -> None:
-    from nasbench_lab.cli import _add_budget_args
+    from nasbench_lab.cli import _add_budget_args, strategies_epilog
 
     s = sub.add_parser(
         "compare", help="many paired runs of several strategies; statistics, plots and an HTML report",
@@ -137,10 +130,12 @@ def register(sub) -> None:
                    help="built-in table names or paths; several tables add a Friedman/Nemenyi ranking")
     s.add_argument("--strategies", required=True, metavar="A,B,...",
                    help="strategies to compare (`nasbench-lab compare --help` lists them below)")
-    s.add_argument("--param", action="append", default=[], metavar="STRATEGY:K=V",
-                   help="strategy parameter, e.g. rea:population=20 (repeatable)")
+    s.add_argument("--param", action="append", default=[], metavar="[STRATEGY:]K=V",
+                   help="strategy parameter, e.g. rea:population=20; without STRATEGY: it goes to every "
+                        "strategy that has that parameter (repeatable)")
     s.add_argument("--runs", type=int, default=100, help="runs per strategy and table (default 100)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="base seed; run i uses the same seed stream for every "
+                   "strategy (default 0)")
     _add_budget_args(s)
     s.add_argument("--metric", choices=("test", "valid"), default="test",
                    help="final value the tests and ranks compare (default: the incumbent's test accuracy)")
@@ -150,23 +145,24 @@ def register(sub) -> None:
     s.add_argument("--workers", type=int, default=1, help="parallel processes (joblib)")
     s.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
                    help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786")
-    s.add_argument("--out", required=True, metavar="DIR")
+    s.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for the runs, report.html and summary.json (reused: finished runs are kept)")
     s.add_argument("--json", action="store_true", help="print the headline numbers as JSON")
     s.set_defaults(func=cmd_compare)
-    try:
-        from nasbench_lab.strategies import strategy_names
-
-        s.epilog = "strategies: " + ", ".join(strategy_names())
-    except Exception:  # noqa: BLE001 - a broken strategy module must not break --help
-        pass
+    s.epilog = strategies_epilog  # a callable: filled in only when --help is printed
 
     r = sub.add_parser("report", help="regenerate DIR/report.html and DIR/summary.json from stored runs",
                        description="Recompute every statistic and figure from the runs stored in DIR "
                                    "(the --out of compare or run); nothing is rerun.")
-    r.add_argument("dir", metavar="DIR")
+    r.add_argument("dir", metavar="DIR", help="output folder of a compare or run")
     r.add_argument("--metric", choices=("test", "valid"), default=None,
-                   help="default: what the compare used")
-    r.add_argument("--test", choices=("wilcoxon", "mann-whitney"), default=None)
-    r.add_argument("--alpha", type=float, default=None)
-    r.add_argument("--json", action="store_true")
+                   help="final value the tests and ranks compare (default: what the compare used)")
+    r.add_argument("--test", choices=("wilcoxon", "mann-whitney"), default=None,
+                   help="pairwise test (default: what the compare used)")
+    r.add_argument("--alpha", type=float, default=None,
+                   help="significance level after Holm (default: what the compare used)")
+    r.add_argument("--out", default=None, metavar="FILE",
+                   help="write the page to FILE and its numbers to FILE with .json, leaving DIR/report.html "
+                        "alone (default: DIR/report.html and DIR/summary.json)")
+    r.add_argument("--json", action="store_true", help="print the headline numbers as JSON")
     r.set_defaults(func=cmd_report)

@@ -20,14 +20,14 @@ from typing import Mapping, Sequence
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from nasbench_lab import NasbenchError
 
-__all__ = ["PALETTE", "plot_anytime", "plot_final", "plot_pairwise_matrix", "plot_cd_diagram",
+__all__ = ["PALETTE", "A12_BOUNDS", "A12_COLORS", "plot_anytime", "plot_final", "plot_pairwise_matrix",
+           "plot_cd_diagram",
            "figure_to_base64_png", "save_figure"]
 
 # Okabe & Ito (2008); yellow last because it is faint on white.
@@ -225,11 +225,24 @@ def _records_get(rec, key):
     return rec[key] if isinstance(rec, Mapping) else getattr(rec, key)
 
 
+#: A12 bins of Vargha & Delaney (2000): large/medium/small/negligible/small/medium/large
+A12_BOUNDS = (0.0, 0.29, 0.36, 0.44, 0.56, 0.64, 0.71, 1.0)
+#: PuOr-like colours for the bins (purple: the row's runs end higher; orange: the column's),
+#: the middle bin (negligible effect) pale; non-significant cells are drawn without colour.
+A12_COLORS = ("#542788", "#8073ac", "#b2abd2", "#f7f7f7", "#fdb863", "#e08214", "#b35806")
+NS_COLOR = "#ececec"
+
+
 def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: float = 0.05,
                          title: str | None = None, figsize=None, path=None) -> Figure:
-    """Heatmap of Holm-adjusted p-values of `stats.pairwise_tests` records (dataclasses or
-    their dicts). Cell (row, column) shows A12(row, column) = P(row's value > column's)
-    and p_holm; cells with p_holm < alpha are outlined and their text is bold."""
+    """Effect size and significance of `stats.pairwise_tests` records (dataclasses or their
+    dicts) in one lower-triangular heatmap, each pair once.
+
+    Rows and columns follow `names` (pass the ranking, best first). Cell (row i, column j),
+    i > j, shows A12(column, row) = P(the column strategy's run > the row strategy's run)
+    and the Holm-adjusted p-value. Only significant cells (p_holm < alpha) are coloured, by
+    the Vargha-Delaney bin of A12 (darker = larger effect); the others are grey, so what
+    stands out is what the tests found."""
     if names is None:
         names = []
         for r in records:
@@ -242,7 +255,7 @@ def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: 
         raise NasbenchError("plot_pairwise_matrix: need at least 2 strategies")
     idx = {n: i for i, n in enumerate(names)}
     p = np.full((k, k), np.nan)
-    a12 = np.full((k, k), np.nan)
+    a12 = np.full((k, k), np.nan)  # a12[i, j] = A12(names[i], names[j])
     for r in records:
         a, b = _records_get(r, "a"), _records_get(r, "b")
         if a not in idx or b not in idx:
@@ -253,50 +266,56 @@ def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: 
         a12[i, j], a12[j, i] = v, 1.0 - v
     longest = max(len(n) for n in names)
     if figsize is None:
-        side = max(3.0, 0.95 * k) + 0.07 * longest
-        figsize = (side + 1.6, side + 0.6)
+        side = max(2.6, 0.95 * (k - 1)) + 0.07 * longest
+        figsize = (side + 2.2, side + 0.9)
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    cmap = ListedColormap(A12_COLORS)
+    norm = BoundaryNorm(A12_BOUNDS, cmap.N)
     fig = _new_figure(figsize)
     with matplotlib.rc_context(_RC):
         ax = fig.add_subplot()
-        pmin = 1e-4
-        shown = np.clip(p, pmin, 1.0)
-        cmap = matplotlib.colormaps["cividis"].with_extremes(bad="0.92")
-        im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=LogNorm(pmin, 1.0))
+        rows, cols = names[1:], names[:-1]
         fs = 9 if k <= 6 else (8 if k <= 9 else 7)
-        for i in range(k):
-            for j in range(k):
-                if i == j:
-                    ax.text(j, i, "—", ha="center", va="center", color="0.5", fontsize=fs)
+        for ri, rn in enumerate(rows):
+            for ci, cn in enumerate(cols):
+                i, j = idx[rn], idx[cn]
+                if j >= i:
                     continue
-                if np.isnan(p[i, j]):
-                    ax.text(j, i, "n/a", ha="center", va="center", color="0.4", fontsize=fs)
+                pv, v = p[i, j], a12[j, i]  # A12(column, row)
+                sig = not np.isnan(pv) and pv < alpha
+                face = cmap(norm(v)) if sig and not np.isnan(v) else NS_COLOR
+                ax.add_patch(Rectangle((ci - 0.5, ri - 0.5), 1, 1, facecolor=face,
+                                       edgecolor="white", linewidth=1.5))
+                if np.isnan(pv) or np.isnan(v):
+                    ax.text(ci, ri, "n/a", ha="center", va="center", color="0.45", fontsize=fs)
                     continue
-                rgba = cmap(LogNorm(pmin, 1.0)(shown[i, j]))
-                lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
-                sig = p[i, j] < alpha
-                ptxt = _p_label(p[i, j], pmin)
-                ax.text(j, i, f"A12={a12[i, j]:.2f}\n{ptxt}", ha="center", va="center",
-                        fontsize=fs, color="black" if lum > 0.5 else "white",
+                lum = (0.299 * face[0] + 0.587 * face[1] + 0.114 * face[2]) if sig else 1.0
+                ax.text(ci, ri, f"A12={v:.2f}\n{_p_label(pv, 1e-4)}", ha="center", va="center",
+                        fontsize=fs, color=("black" if lum > 0.5 else "white") if sig else "0.4",
                         fontweight="bold" if sig else "normal")
-                if sig:
-                    ax.add_patch(Rectangle(
-                        (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#D55E00",
-                        linewidth=2.0))
-        ax.set_xticks(range(k))
-        ax.set_yticks(range(k))
+        ax.set_xlim(-0.5, k - 1.5)
+        ax.set_ylim(k - 1.5, -0.5)
+        ax.set_aspect("equal")
+        ax.set_xticks(range(k - 1))
+        ax.set_yticks(range(k - 1))
         rot = 30 if longest > 6 else 0
-        ax.set_xticklabels(names, rotation=rot, ha="right" if rot else "center")
-        ax.set_yticklabels(names)
-        ax.set_xlabel("column")
-        ax.set_ylabel("row")
+        ax.set_xticklabels(cols, rotation=rot, ha="right" if rot else "center")
+        ax.set_yticklabels(rows)
+        ax.xaxis.tick_top()
+        if rot:
+            ax.set_xticklabels(cols, rotation=rot, ha="left")
+        for side in ("right", "bottom", "left", "top"):
+            ax.spines[side].set_visible(False)
         ax.tick_params(length=0)
-        cb = fig.colorbar(im, ax=ax, shrink=0.8)
-        cb.set_label("Holm-adjusted p-value")
-        cb.ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
-        cb.ax.axhline(alpha, color="#D55E00", linewidth=2.0)
+        sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+        cb = fig.colorbar(sm, ax=ax, shrink=0.85, ticks=A12_BOUNDS, spacing="uniform")
+        cb.set_label("A12(column, row), significant pairs only\n"
+                     "large / medium / small / negligible / small / medium / large", fontsize=8)
+        cb.ax.tick_params(labelsize=8)
         ax.set_title((title + "\n" if title else "")
-                     + f"A12 = P(row > column); outlined: p_holm < {alpha:g}",
-                     fontsize=10)
+                     + f"A12 = P(column's run > row's run); grey: not significant (Holm p >= {alpha:g})",
+                     fontsize=9)
     return _finish(fig, path)
 
 

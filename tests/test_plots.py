@@ -130,12 +130,20 @@ def test_plot_pairwise_matrix_renders(runs, tmp_path):
                                  path=tmp_path / "pairwise.png")
     _check_png(tmp_path / "pairwise.png")
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert sum("A12=" in t for t in texts) == 5 * 4
+    assert sum("A12=" in t for t in texts) == 5 * 4 // 2  # each pair once: the lower triangle
     assert "A12=0.50\np=1" in texts  # the identical pair
     _assert_text_inside(fig)
+    # significant cells are coloured by the A12 bin, the others grey
+    from matplotlib.colors import to_hex
+
+    faces = {to_hex(p.get_facecolor()) for p in fig.axes[0].patches}
+    sig = [r for r in recs if r.p_holm < 0.05]
+    assert (to_hex(P.NS_COLOR) in faces) == (len(sig) < len(recs))
+    assert len(faces - {to_hex(P.NS_COLOR)}) <= len(sig)
     # Records as dicts and names inferred from them work too.
     fig2 = P.plot_pairwise_matrix([r.to_dict() for r in recs])
-    assert [t.get_text() for t in fig2.axes[0].get_yticklabels()] == list(finals)
+    assert [t.get_text() for t in fig2.axes[0].get_yticklabels()] == list(finals)[1:]
+    assert [t.get_text() for t in fig2.axes[0].get_xticklabels()] == list(finals)[:-1]
     with pytest.raises(NasbenchError):
         P.plot_pairwise_matrix([], ["a"])
 

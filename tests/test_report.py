@@ -119,8 +119,8 @@ def test_report_html_has_every_section_and_is_self_contained(single):
     s = _strict_json(single / "summary.json")
     for anchor in ("verdict", "setup", "table-synthetic-nb201", "anytime-synthetic-nb201",
                    "results-synthetic-nb201", "pairwise-synthetic-nb201", "definitions"):
-        assert f"id='{anchor}'" in page, anchor
-    assert "id='cd'" not in page and "id='across'" not in page  # one table: no ranking across tables
+        assert f'id="{anchor}"' in page, anchor
+    assert 'id="cd"' not in page and 'id="across"' not in page  # one table: no ranking across tables
     for needle in ("command line", "nasbench-lab compare --table", "content hash",
                    s["tables"]["synthetic-nb201"]["facts"]["content_hash"], "budget per run",
                    "2500 simulated seconds", "runs per strategy", "nasbench_lab 0.", "search schedule",
@@ -130,6 +130,11 @@ def test_report_html_has_every_section_and_is_self_contained(single):
         assert html.escape(v) in page
     imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(imgs) == 4  # regret, test accuracy, final box plot, pairwise matrix
+    # the verdict opens the page: one ranking per table, the pairs folded below
+    verdict = page[page.index('id="verdict"'):page.index('id="setup"')]
+    assert 'class="rank"' in verdict and "<details>" in verdict
+    assert html.escape(s["tables"]["synthetic-nb201"]["headline"]) in verdict
+    assert page.count("Wilcoxon signed-rank (paired by run index)") <= 3  # named once per section, not per row
     for b in imgs:
         assert base64.b64decode(b)[:8] == b"\x89PNG\r\n\x1a\n"
     assert not re.search(r'(src|href)="(https?:)?//', page) and "<script" not in page
@@ -159,7 +164,7 @@ def test_several_tables_rank_friedman_and_cd(several):
         assert s["tables"][t]["x_axis"] == "queries"
         assert s["anytime"][t]["grid"][0] == 1 and s["anytime"][t]["grid"][-1] == 12
     page = (out / "report.html").read_text()
-    assert "id='across'" in page and "id='cd'" in page and 'alt="critical difference diagram"' in page
+    assert 'id="across"' in page and 'id="cd"' in page and 'alt="critical difference diagram"' in page
     assert len(re.findall(r'src="data:image/png;base64,', page)) == 2 * 4 + 1
 
 
@@ -196,14 +201,63 @@ def test_report_of_a_run_directory(synthetic_table_path, tmp_path, capsys):
     assert "Only one strategy" in (d / "report.html").read_text()
 
 
-def test_verdict_reads_as_english():
-    from nasbench_lab.report import verdict_line
+def test_verdict_reads_as_english_and_a12_agrees_with_the_table():
+    from nasbench_lab.report import orient, verdict_line
 
     final = {s: {"test": {"median": m}} for s, m in (("optuna", 96.5), ("rea", 96.1))}
     r = st.PairwiseResult("optuna", "rea", "wilcoxon-signed-rank", 10.0, 0.001, 0.002, 0.62, "small", 200, 200,
                           "optuna", "")
-    line = verdict_line("t", r, final, "test", True, 0.05)
-    assert "an optuna run beats a rea run 62% of the time" in line and "optuna beats rea" in line
-    r = st.PairwiseResult("rea", "optuna", "wilcoxon-signed-rank", 10.0, 0.4, 0.8, 0.45, "negligible", 200, 200,
-                          None, "")
-    assert "a rea run beats an optuna run 45% of the time" in verdict_line("t", r, final, "test", True, 0.05)
+    line = verdict_line("t", r, final, "test", 0.05)
+    assert line.startswith("t: optuna beats rea") and "A12(optuna, rea) = 0.62" in line
+    assert "of the time" not in line and "96.50% vs 96.10%" in line
+    # a pair stored as (rea, optuna) is shown the winner's way round: same A12 in table and sentence
+    d = st.PairwiseResult("rea", "optuna", "mann-whitney-u", 15000.0, 0.4, 0.8, 0.38, "medium", 200, 180,
+                          None, "").to_dict()
+    o = orient(d, "optuna")
+    assert (o["a"], o["b"], o["n_a"], o["n_b"]) == ("optuna", "rea", 180, 200)
+    assert o["a12"] == pytest.approx(0.62) and o["statistic"] == pytest.approx(200 * 180 - 15000)
+    line = verdict_line("t", o, final, "test", 0.05)
+    assert "no significant difference between optuna and rea" in line and "A12(optuna, rea) = 0.62" in line
+
+
+def test_single_table_verdict_ranks_by_median_with_letters(single):
+    s = _strict_json(single / "summary.json")
+    tab = s["tables"]["synthetic-nb201"]
+    med = {k: tab["final"][k]["test"]["median"] for k in tab["ranking"]}
+    assert list(med.values()) == sorted(med.values(), reverse=True)
+    (p,) = tab["pairwise"]
+    same = bool(set(tab["letters"]["random"]) & set(tab["letters"]["rea"]))
+    assert same == (p["winner"] is None)
+    assert p["a"] == (p["winner"] or tab["ranking"][0])  # oriented: A is the winner or the better median
+    assert s["headlines"][0] == tab["headline"] and tab["headline"].startswith("synthetic-nb201: highest median")
+
+
+@pytest.mark.parametrize("order, different, expected", [
+    (["a", "b", "c"], [], {"a": "a", "b": "a", "c": "a"}),
+    (["a", "b", "c"], [("a", "c")], {"a": "a", "b": "ab", "c": "b"}),
+    (["a", "b", "c"], [("a", "b"), ("a", "c"), ("b", "c")], {"a": "a", "b": "b", "c": "c"}),
+    (["a", "b", "c", "d"], [("a", "c"), ("a", "d"), ("b", "d")], {"a": "a", "b": "ab", "c": "bc", "d": "c"}),
+])
+def test_compact_letters(order, different, expected):
+    from nasbench_lab.report import compact_letters
+
+    got = compact_letters(order, different)
+    assert got == expected
+    for i, x in enumerate(order):  # share a letter exactly when not significantly different
+        for y in order[i + 1:]:
+            apart = (x, y) in different or (y, x) in different
+            assert bool(set(got[x]) & set(got[y])) == (not apart)
+
+
+def test_report_out_writes_elsewhere(single, tmp_path, capsys):
+    import shutil
+
+    d = tmp_path / "copy"
+    shutil.copytree(single, d)
+    before = (d / "report.html").read_bytes()
+    out = tmp_path / "other" / "valid.html"
+    assert main(["report", str(d), "--metric", "valid", "--out", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    assert (d / "report.html").read_bytes() == before  # the compare's report is left alone
+    assert _strict_json(out.with_suffix(".json"))["setup"]["metric"] == "valid"
+    assert "valid.json" in out.read_text()
