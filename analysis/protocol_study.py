@@ -33,13 +33,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nasbench_lab.live.protocol import BUILTIN_PROTOCOL, Protocol  # noqa: E402
 from nasbench_lab.spaces import NB201  # noqa: E402
+from nasbench_lab.tables.resolution import _rho, seed_statistics  # noqa: E402
 
 
 def parse_candidate(spec: str) -> tuple[str, Protocol]:
@@ -142,48 +142,16 @@ def load_table(name: str, cells: list[int], seeds: list[int]):
             "epochs": get["valid_acc"].shape[-1], "cells": cells}
 
 
-def _rho(a, b) -> float:
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return np.nan
-    return float(spearmanr(a, b).statistic)
-
-
-def icc(x: np.ndarray) -> float:
-    """Share of the variance of single runs due to the cell: x is (seeds, cells)."""
-    k, n = x.shape
-    if n < 3:
-        return np.nan
-    means = x.mean(0)
-    msb = k * means.var(ddof=1)
-    msw = ((x - means) ** 2).sum() / (n * (k - 1))
-    return float((msb - msw) / (msb + (k - 1) * msw)) if msb + (k - 1) * msw > 0 else np.nan
-
-
-def statistics(d: dict, higher_is_better_loss: bool = False) -> dict:
+def statistics(d: dict) -> dict:
+    """The table-resolution statistics of the sample plus what only a study can show."""
     v = d["valid"][:, :, -1]                     # (S, C) final validation accuracy
-    S = v.shape[0]
-    pairs = [(i, j) for i in range(S) for j in range(i + 1, S)]
-    out = {"seed_spearman": np.nanmean([_rho(v[i], v[j]) for i, j in pairs])}
-    top_r, top_icc, top_loss = [], [], []
-    L = -d["valid_loss"][:, :, -1]
-    for s in range(S):
-        others = [o for o in range(S) if o != s]
-        sel = v[s] >= np.median(v[s])
-        if len(others) >= 2:
-            top_r.append(_rho(v[others[0]][sel], v[others[1]][sel]))
-            top_loss.append(_rho(L[others[0]][sel], L[others[1]][sel]))
-        top_icc.append(icc(v[others][:, sel]))
-    out["top_half_spearman"] = np.nanmean(top_r) if top_r else np.nan
-    out["top_half_spearman_loss"] = np.nanmean(top_loss) if top_loss else np.nan
-    out["arch_share"] = icc(v)
-    out["arch_share_top_half"] = np.nanmean(top_icc)
-    tm = d["test"].mean(0)
-    out["best_minus_median"] = float(tm.max() - np.median(tm))
+    out = seed_statistics(v, d["test"])
+    L = -d["valid_loss"][:, :, -1]               # ranking by validation loss instead
+    out["top_half_spearman_loss"] = seed_statistics(L, d["test"]).get("top_half_spearman", np.nan)
     vm = d["valid"].mean(0)                      # (C, E)
     out["epoch1_vs_final"] = _rho(vm[:, 0], vm[:, -1])
     out["epoch2_vs_final"] = _rho(vm[:, 1], vm[:, -1]) if d["epochs"] > 1 else np.nan
-    out["median_test"] = float(np.median(tm))
-    out["seed_noise"] = float(np.sqrt(v.var(0, ddof=1).mean()))
+    out["median_test"] = float(np.median(d["test"].mean(0)))
     out["cpu_per_training"] = float(d["cpu"].mean())
     return out
 
@@ -197,7 +165,8 @@ def bootstrap(d: dict, reps: int = 1000, seed: int = 0) -> dict:
         sub = {k: (v[:, idx] if isinstance(v, np.ndarray) else v) for k, v in d.items()}
         draws.append(statistics(sub))
     return {k: (float(np.nanpercentile([x[k] for x in draws], 2.5)),
-                float(np.nanpercentile([x[k] for x in draws], 97.5))) for k in draws[0]}
+                float(np.nanpercentile([x[k] for x in draws], 97.5)))
+            for k in draws[0] if isinstance(draws[0][k], float)}
 
 
 ROWS = [("seed Spearman (final valid acc)", "seed_spearman", 0.75),

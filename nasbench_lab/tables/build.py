@@ -186,6 +186,20 @@ def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str
     return summary
 
 
+def _resolution(plan: BuildPlan, arrays: dict, present: np.ndarray) -> dict:
+    """Seed noise and ranking reliability over the distinct cells trained with every seed."""
+    from nasbench_lab.tables.resolution import seed_statistics
+
+    reps = [plan.representative[k] for k in plan.keys if present[plan.representative[k]].all()]
+    if len(reps) < 3:
+        return {"n_cells": len(reps), "n_seeds": len(plan.seeds)}
+    v = arrays["valid_acc"][reps, :, -1].astype(np.float64).T
+    t = arrays["test_acc"][reps, :, -1].astype(np.float64).T
+    ok = np.isfinite(v).all(0) & np.isfinite(t).all(0)
+    res = seed_statistics(v[:, ok], t[:, ok])
+    return {k: (round(x, 4) if isinstance(x, float) else x) for k, x in res.items()}
+
+
 def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
     """Write the table from the journal: every index of a key gets that key's entry."""
     parts = out.with_name(out.name + ".parts")
@@ -227,6 +241,7 @@ def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
         "trainings_done": done, "trainings_total": total, "complete": done == total,
         "total_train_seconds": round(train_seconds, 2),
         "note": "cells with the same canonical key share one entry (trained once per seed)",
+        "resolution": _resolution(plan, arrays, present),
     }
     with TableWriter(out, name=name, space=plan.space, dataset=protocol.dataset, provenance=provenance) as w:
         sname = str(E)

@@ -1,0 +1,58 @@
+"""Seed noise and ranking reliability of a table (nasbench_lab.tables.resolution)."""
+import numpy as np
+import pytest
+
+from nasbench_lab.tables import open_table
+from nasbench_lab.tables.resolution import below_noise, describe, icc, seed_statistics, table_resolution
+
+
+def _runs(arch_sd, noise_sd, cells=400, seeds=3, seed=0):
+    rng = np.random.default_rng(seed)
+    true = 90 + arch_sd * rng.standard_normal(cells)
+    return true + noise_sd * rng.standard_normal((seeds, cells))
+
+
+def test_signal_dominated_runs_rank_well_and_noise_is_measured():
+    v = _runs(arch_sd=3.0, noise_sd=0.3)
+    s = seed_statistics(v, v)
+    assert s["seed_spearman"] > 0.95
+    assert s["top_half_spearman"] > 0.85
+    assert s["arch_share_top_half"] > 0.8
+    assert s["seed_noise"] == pytest.approx(0.3, rel=0.1)
+
+
+def test_pure_noise_has_no_top_half_ranking_and_no_arch_share():
+    v = _runs(arch_sd=0.0, noise_sd=1.0)
+    s = seed_statistics(v, v)
+    assert abs(s["top_half_spearman"]) < 0.2
+    assert abs(s["arch_share"]) < 0.1
+    assert s["seed_noise"] == pytest.approx(1.0, rel=0.1)
+
+
+def test_icc_matches_the_variance_components():
+    v = _runs(arch_sd=1.0, noise_sd=1.0, cells=4000)
+    assert icc(v) == pytest.approx(0.5, abs=0.05)  # equal arch and seed variance
+
+
+def test_one_seed_says_it_cannot_measure_noise():
+    v = _runs(1.0, 1.0, seeds=1)
+    s = seed_statistics(v, v)
+    assert "seed_noise" not in s
+    assert "cannot measure" in describe(s)
+    assert not below_noise(0.01, s)
+
+
+def test_two_seeds_give_noise_but_no_top_half_statistic():
+    v = _runs(1.0, 0.5, seeds=2)
+    s = seed_statistics(v, v)
+    assert "seed_noise" in s and "top_half_spearman" not in s
+    assert "top-half" not in describe(s)
+
+
+def test_shipped_small_table_resolution_and_noise_note():
+    with open_table("nb201-3ops-small") as t:
+        r = table_resolution(t)
+    assert r["n_seeds"] == 3 and 50 <= r["n_cells"] <= 99
+    assert r["seed_noise"] > 1.0          # three short epochs: several points of seed noise
+    assert below_noise(0.5, r) and not below_noise(50.0, r)
+    assert "seed noise" in describe(r)
