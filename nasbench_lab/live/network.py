@@ -110,6 +110,36 @@ class Init:
         return self.uniform(name, (taps, cin, cout), cin * taps)
 
 
+class Kit:
+    """The layer constructors a network is built from: today's single-seed layers. The
+    seed-batched network (`live/seedbatch.py`) passes its own kit (stacked weights, a
+    leading seed axis) through the same module classes."""
+
+    def init(self, seed, dtype):
+        return Init(seed, dtype)
+
+    def conv(self, w: np.ndarray, ndim: int, stride: int = 1) -> Layer:
+        return Conv(w, ndim, stride)
+
+    def bn(self, channels: int, dtype) -> Layer:
+        return BatchNorm(channels, dtype)
+
+    def linear(self, w: np.ndarray, b: np.ndarray) -> Layer:
+        return Linear(w, b)
+
+    def pool3(self, ndim: int) -> Layer:
+        return AvgPool3(ndim)
+
+    def pool2(self, ndim: int) -> Layer:
+        return AvgPool2(ndim)
+
+    def gap(self) -> Layer:
+        return GlobalAvgPool()
+
+
+SINGLE = Kit()
+
+
 # ----------------------------------------------------------------------- modules
 class Module:
     layers: list[Layer]
@@ -121,9 +151,9 @@ class Module:
 
 
 class ReLUConvBN(Module):
-    def __init__(self, w: np.ndarray, ndim: int, stride: int = 1) -> None:
-        self.conv = Conv(w, ndim, stride)
-        self.bn = BatchNorm(w.shape[2], w.dtype)
+    def __init__(self, w: np.ndarray, ndim: int, stride: int = 1, kit: Kit = SINGLE) -> None:
+        self.conv = kit.conv(w, ndim, stride)
+        self.bn = kit.bn(w.shape[-1], w.dtype)
         self.layers = [self.conv, self.bn]
 
     def forward(self, x, train):  # x is already ReLU-ed (the ReLU is shared per input)
@@ -149,7 +179,8 @@ def _accumulate(grads: dict, owned: set, v: int, g: np.ndarray, scratch: Layer) 
 
 
 class Cell(Module):
-    def __init__(self, choices, C: int, ndim: int, init: Init, prefix: str) -> None:
+    def __init__(self, choices, C: int, ndim: int, init: Init, prefix: str,
+                 kit: Kit = SINGLE) -> None:
         self.prog = compile_cell(choices)
         self.ndim = ndim
         self.ops: dict[int, object] = {}
@@ -160,11 +191,11 @@ class Cell(Module):
                 self.ops[ins[1]] = ReLU()
             elif ins[0] == "rcb":
                 _, v, _, k, term = ins
-                m = ReLUConvBN(init.conv(f"{prefix}/{term}", C, C, k, ndim), ndim)
+                m = ReLUConvBN(init.conv(f"{prefix}/{term}", C, C, k, ndim), ndim, kit=kit)
                 self.ops[v] = m
                 self.layers += m.layers
             elif ins[0] == "pool":
-                self.ops[ins[1]] = AvgPool3(ndim)
+                self.ops[ins[1]] = kit.pool3(ndim)
         self.out = self.prog[-1][1] if self.prog else 0
         self.is_zero = bool(self.prog) and self.prog[-1][0] == "zero"
 
@@ -223,13 +254,15 @@ class Cell(Module):
 class ResBlock(Module):
     """NAS-Bench-201's ResNetBasicblock with stride 2 (the reduction between stages)."""
 
-    def __init__(self, cin: int, cout: int, ndim: int, init: Init, prefix: str) -> None:
+    def __init__(self, cin: int, cout: int, ndim: int, init: Init, prefix: str,
+                 kit: Kit = SINGLE) -> None:
         self.relu = ReLU()
-        self.a = ReLUConvBN(init.conv(f"{prefix}.conv_a", cin, cout, 3, ndim), ndim, stride=2)
+        self.a = ReLUConvBN(init.conv(f"{prefix}.conv_a", cin, cout, 3, ndim), ndim, stride=2,
+                            kit=kit)
         self.relu_b = ReLU()
-        self.b = ReLUConvBN(init.conv(f"{prefix}.conv_b", cout, cout, 3, ndim), ndim)
-        self.pool = AvgPool2(ndim)
-        self.short = Conv(init.conv(f"{prefix}.shortcut", cin, cout, 1, ndim), ndim)
+        self.b = ReLUConvBN(init.conv(f"{prefix}.conv_b", cout, cout, 3, ndim), ndim, kit=kit)
+        self.pool = kit.pool2(ndim)
+        self.short = kit.conv(init.conv(f"{prefix}.shortcut", cin, cout, 1, ndim), ndim)
         self.layers = self.a.layers + self.b.layers + [self.short]
         self.add = Layer()
 
@@ -256,26 +289,27 @@ class Network:
     """An NB201 network for one cell; activations (L, B, C) in 1-D, (H, W, B, C) in 2-D."""
 
     def __init__(self, arch, C: int = 8, N: int = 1, in_channels: int = 1,
-                 n_classes: int = 10, ndim: int = 1, seed: int = 0, dtype=np.float32) -> None:
+                 n_classes: int = 10, ndim: int = 1, seed: int = 0, dtype=np.float32,
+                 kit: Kit = SINGLE) -> None:
         choices = NB201.check(arch).choices
-        init = Init(seed, dtype)
+        init = kit.init(seed, dtype)
         self.ndim, self.C, self.N, self.in_channels = ndim, C, N, in_channels
-        self.stem = Conv(init.conv("stem.conv", in_channels, C, 3, ndim), ndim)
+        self.stem = kit.conv(init.conv("stem.conv", in_channels, C, 3, ndim), ndim)
         self.stem.need_dx = False
-        self.stem_bn = BatchNorm(C, dtype)
+        self.stem_bn = kit.bn(C, dtype)
         self.blocks: list = []
         c = C
         for s in range(3):
             if s > 0:
-                self.blocks.append(ResBlock(c, 2 * c, ndim, init, f"res{s}"))
+                self.blocks.append(ResBlock(c, 2 * c, ndim, init, f"res{s}", kit=kit))
                 c *= 2
             for i in range(N):
-                self.blocks.append(Cell(choices, c, ndim, init, f"s{s}c{i}"))
-        self.last_bn = BatchNorm(c, dtype)
+                self.blocks.append(Cell(choices, c, ndim, init, f"s{s}c{i}", kit=kit))
+        self.last_bn = kit.bn(c, dtype)
         self.last_relu = ReLU()
-        self.gap = GlobalAvgPool()
-        self.fc = Linear(init.uniform("head.linear.w", (c, n_classes), c),
-                         init.uniform("head.linear.b", (n_classes,), c))
+        self.gap = kit.gap()
+        self.fc = kit.linear(init.uniform("head.linear.w", (c, n_classes), c),
+                             init.uniform("head.linear.b", (n_classes,), c))
         self.modules = [self.stem, self.stem_bn] + self.blocks + \
             [self.last_bn, self.last_relu, self.gap, self.fc]
 

@@ -231,6 +231,113 @@ def _train(arch: Arch, protocol: Protocol, seed: int, progress) -> TrainingResul
         latency_ms=latency)
 
 
+def train_seeds(arch: Arch | str, protocol: Protocol = BUILTIN_PROTOCOL, seeds=(0, 1, 2),
+                threads: int | None = 1) -> list[TrainingResult]:
+    """Train one architecture with several seeds in one vectorised pass; one result per
+    seed, in the order of `seeds`.
+
+    Each seed keeps its own initial weights and its own batch order (from its own rng, as
+    `train_architecture`), and runs the same arithmetic on the same numbers, so every
+    result equals `train_architecture(arch, protocol, seed)` bit for bit in its losses
+    and accuracies, whichever seeds share the pass (`live/seedbatch.py`). Timing: a
+    pass's per-epoch train, valid and test seconds are divided by the number of seeds,
+    so each seed is charged its share of the pass; latency is measured per seed on a
+    single-seed network (its weights do not change its cost). 2-D protocols and a single
+    seed use `train_architecture` seed by seed.
+    """
+    arch = _as_arch(arch)
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise NasbenchError(f"seeds must be distinct integers, got {seeds}")
+    if threads is None:
+        return _train_seeds(arch, protocol, seeds)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return _train_seeds(arch, protocol, seeds)
+
+
+def _train_seeds(arch: Arch, protocol: Protocol, seeds: list[int]) -> list[TrainingResult]:
+    from nasbench_lab.live.seedbatch import SeedNetwork, seed_cross_entropy
+
+    if protocol.epochs <= 0 or protocol.batch_size <= 0:
+        raise NasbenchError("epochs and batch_size must be positive")
+    data = load_data(protocol)
+    if data.ndim != 1 or len(seeds) == 1:
+        return [_train(arch, protocol, s, None) for s in seeds]
+    if len(data.train) < protocol.batch_size:
+        raise NasbenchError(f"batch size {protocol.batch_size} exceeds the {len(data.train)} "
+                            "training samples")
+    S, cin = len(seeds), data.in_channels
+    net = SeedNetwork(arch, seeds, C=protocol.channels, N=protocol.cells_per_stage,
+                      in_channels=cin, n_classes=data.n_classes, ndim=1)
+    P, G = flatten_parameters(net)
+    opt = SGD(P, G, protocol.momentum, protocol.weight_decay)
+    rngs = [np.random.default_rng([s, 0x5EED]) for s in seeds]
+    E, bs = protocol.epochs, protocol.batch_size
+    spe = len(data.train) // bs
+    total = E * spe
+    xtr, ytr = data.train.x, data.train.y
+    xb = np.empty((S,) + xtr.shape[:-2] + (bs, cin), np.float32)
+    yb = np.empty((S, bs), ytr.dtype)
+    out = [{k: np.zeros(E) for k in METRICS} for _ in seeds]
+    evals = [[(np.ascontiguousarray(np.broadcast_to(xc, (S,) + xc.shape)), yc)
+              for xc, yc in eval_chunks(part.x, part.y, protocol.eval_batch_size)]
+             for part in (data.valid, data.test)]
+    step = 0
+    for e in range(E):
+        t0 = time.perf_counter()
+        perms = [r.permutation(len(ytr)) for r in rngs]
+        loss_sum, correct = [0.0] * S, [0] * S
+        for b in range(spe):
+            for k in range(S):
+                idx = perms[k][b * bs:(b + 1) * bs]
+                np.take(xtr, idx, axis=-2, out=xb[k])
+                yb[k] = ytr[idx]
+            logits = net.forward(xb, train=True)
+            losses, dlogits, c = seed_cross_entropy(logits, yb)
+            net.backward(dlogits)
+            opt.step(cosine_lr(protocol.lr, step, total))
+            step += 1
+            hits = c.sum(axis=1)
+            for k in range(S):
+                loss_sum[k] += losses[k]
+                correct[k] += int(hits[k])
+        t1 = time.perf_counter()
+        for k in range(S):
+            out[k]["train_time"][e] = (t1 - t0) / S
+            out[k]["train_loss"][e] = loss_sum[k] / spe
+            out[k]["train_acc"][e] = 100.0 * correct[k] / (spe * bs)
+        for name, chunks in zip(("valid", "test"), evals):
+            t = time.perf_counter()
+            n = sum(yc.shape[0] for _, yc in chunks)
+            ls, cs = [0.0] * S, [0] * S
+            for xc, yc in chunks:
+                losses, _, c = seed_cross_entropy(net.forward(xc, train=False), yc)
+                hits = c.sum(axis=1)
+                for k in range(S):
+                    ls[k] += losses[k] * yc.shape[0]
+                    cs[k] += int(hits[k])
+            dt = (time.perf_counter() - t) / S
+            for k in range(S):
+                out[k][f"{name}_loss"][e], out[k][f"{name}_acc"][e] = ls[k] / n, 100.0 * cs[k] / n
+                out[k][f"{name}_time"][e] = dt
+    results = []
+    spatial = data.train.x.shape[:-2]
+    for k, seed in enumerate(seeds):
+        if not np.all(np.isfinite(out[k]["train_loss"])):
+            raise NasbenchError(f"training diverged for {NB201.to_string(arch)} with seed {seed} "
+                                "(non-finite loss)")
+        single = build_network(arch, protocol, seed, data)
+        latency = measure_latency(single, data.test.x, protocol.latency_batch_size,
+                                  protocol.latency_repeats)
+        results.append(TrainingResult(
+            arch=NB201.to_string(arch), canonical_key=NB201.canonical_key(arch), seed=seed,
+            protocol=protocol.to_dict(), **out[k], params=net.n_params(),
+            flops=net.macs(spatial), latency_ms=latency))
+    return results
+
+
 def _job(arch, protocol, seed):
     return train_architecture(arch, protocol, seed)
 
