@@ -87,17 +87,27 @@ def test_bad_files_give_one_line_errors(tmp_path, synthetic_table_path):
 
 
 def test_nan_hole_and_tampering_detected(tmp_path):
+    from nasbench_lab.tables.integrity import seal
+
     p = make_synthetic_table(tmp_path / "hole.h5")
-    with h5py.File(p, "a") as f:
+    with h5py.File(p, "a") as f:  # a hole written before sealing (a buggy writer): checksums agree
         f["schedules/12/valid_acc"][7, 1, 3] = np.nan
         f["schedules/12/train_time"][7, 1, 3] = np.nan
+        seal(f)
     t = Table(p)
     with pytest.raises(TableError, match="NaN hole"):
         t.query(7, epoch=4, seed=1)
     with pytest.raises(TableError, match="NaN holes in schedule '12', first at arch 7, seed 1, epoch 4"):
         t.check_holes("12")
-    problems = t.check()
-    assert any("NaN holes" in p for p in problems) and any("content hash mismatch" in p for p in problems)
+    assert any("NaN holes" in p for p in t.check())
+    t.close()
+    with h5py.File(p, "a") as f:  # changed after sealing: refused on first read, and by check
+        f["schedules/12/valid_acc"][7, 1, 4] = 50.0
+    t = Table(p)
+    with pytest.raises(TableError, match="changed after it was sealed"):
+        t.query(7, epoch=5, seed=1)
+    problems = Table(p).check()
+    assert any("does not match its checksum" in p for p in problems) and any("content hash mismatch" in p for p in problems)
 
 
 def test_diverged_training_is_not_a_hole(tmp_path):

@@ -11,13 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nasbench_lab import NasbenchError
 from nasbench_lab.spaces import Arch, SpaceError, get_space
+from nasbench_lab.tables import integrity
+from nasbench_lab.tables.integrity import TableError
 from nasbench_lab.tables.schema import FORMAT, METRICS, SCHEMA_VERSION, STATIC_METRICS
-
-
-class TableError(NasbenchError):
-    """A missing, corrupt, truncated or inconsistent table, or an impossible query."""
 
 
 @dataclass(frozen=True)
@@ -84,42 +81,72 @@ class Table:
                              "(`nasbench-lab tables` lists the built-in tables)")
         try:
             self._h5 = h5py.File(self.path, "r")
-            attrs = dict(self._h5.attrs)
         except OSError as e:
             raise TableError(f"{self.path} is not a readable HDF5 table ({str(e).splitlines()[0]}): "
                              "the file is truncated or corrupt; re-import or rebuild it") from None
+        try:
+            self._read_header(dict(self._h5.attrs))
+        except TableError:
+            self._h5.close()
+            raise
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, RuntimeError, SpaceError,
+                OSError) as e:
+            self._h5.close()
+            raise TableError(f"{self.path}: damaged table header ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''}); re-import or rebuild it") from None
+        self._cache: dict[tuple[str, str], np.ndarray] = {}
+
+    def _read_header(self, attrs: dict) -> None:
+        """Attributes, shapes and dtypes, all checked here, so nothing downstream meets a bad
+        array; nothing is read (integrity.py checks the values and checksums on first read)."""
         if attrs.get("format") != FORMAT:
             raise TableError(f"{self.path} is an HDF5 file but not a nasbench_lab table "
                              "(no format attribute); import it with `nasbench-lab import`")
-        version = int(attrs.get("schema_version", -1))
+        version = integrity.as_int(attrs.get("schema_version", -1), "schema_version", self.path)
         if version != SCHEMA_VERSION:
             raise TableError(f"{self.path} has table schema version {version}, this nasbench_lab reads "
                              f"version {SCHEMA_VERSION}; re-import or rebuild it with this version")
-        try:
-            self.name = str(attrs["name"])
-            self.space = get_space(str(attrs["space"]))
-            self.dataset = str(attrs.get("dataset", ""))
-            self.n_archs = int(attrs["n_archs"])
-            if hasattr(self.space, "for_table"):  # a space whose index lives in the file (NB101)
-                self.space = self.space.for_table(self._h5, self.n_archs)
-            self.provenance = json.loads(attrs.get("provenance", "{}"))
-            self.content_hash = str(attrs.get("content_hash", ""))
-            self.software_version = str(attrs.get("software_version", ""))
-            self.created = str(attrs.get("created", ""))
-            self.schedules: dict[str, Schedule] = {}
-            for sname, grp in self._h5["schedules"].items():
-                self.schedules[sname] = Schedule(
-                    name=sname, epochs=int(grp.attrs["epochs"]),
-                    recorded_epochs=tuple(int(e) for e in grp.attrs["recorded_epochs"]),
-                    seeds=tuple(json.loads(grp.attrs["seeds"])),
-                    metrics=tuple(m for m in METRICS if m in grp),
-                    protocol=json.loads(grp.attrs.get("protocol", "{}")))
-        except (KeyError, ValueError, SpaceError, OSError) as e:
-            raise TableError(f"{self.path}: damaged table header ({type(e).__name__}: {e}); "
-                             "re-import or rebuild it") from None
+        self.name = str(attrs["name"])
+        self.space = get_space(str(attrs["space"]))
+        self.dataset = str(attrs.get("dataset", ""))
+        self.n_archs = integrity.as_int(attrs["n_archs"], "n_archs", self.path)
+        if hasattr(self.space, "for_table"):  # a space whose index lives in the file (NB101)
+            self.space = self.space.for_table(self._h5, self.n_archs)
+            size = int(self._h5["nb101"]["hashes"].shape[0])
+        else:
+            size = self.space.size
+        if self.n_archs != size:
+            raise TableError(f"{self.path}: n_archs is {self.n_archs} but space {self.space.name} has "
+                                 f"{size} architectures; re-import or rebuild it")
+        self.provenance = integrity.json_attr(attrs, "provenance", dict, self.path, "{}")
+        self.content_hash = str(attrs.get("content_hash", ""))
+        if not self.content_hash:
+            raise TableError(f"{self.path}: the table has no content hash (it was never sealed); "
+                                 "re-import or rebuild it")
+        self.software_version = str(attrs.get("software_version", ""))
+        self.created = str(attrs.get("created", ""))
+        # sealed per array: the checksums must add up to the content hash (else verified in full)
+        self._digests = (integrity.stored_digests(self._h5, self.path, self.content_hash)
+                         if attrs.get("hash_scheme") == integrity.HASH_SCHEME else None)
+        self._verified = False  # old tables: the whole-file hash, checked on the first read
+        self.schedules: dict[str, Schedule] = {}
+        for sname, grp in self._h5["schedules"].items():
+            epochs = integrity.as_int(grp.attrs["epochs"], f"schedule {sname!r} epochs", self.path)
+            rec = np.asarray(grp.attrs["recorded_epochs"])
+            if rec.ndim != 1 or rec.size == 0 or rec.dtype.kind not in "iu" or np.any(np.diff(rec) <= 0) \
+                    or rec[0] < 1 or rec[-1] > epochs:
+                raise TableError(f"{self.path}: schedule {sname!r} has bad recorded_epochs {rec.tolist()} "
+                                     f"(increasing integers within 1..{epochs} expected); re-import or "
+                                     "rebuild it")
+            seeds = integrity.json_attr(grp.attrs, "seeds", list, self.path, "[]")
+            rec = tuple(int(e) for e in rec)
+            metrics = integrity.check_schedule_layout(grp, sname, self.n_archs, seeds, rec, self.path)
+            self.schedules[sname] = Schedule(
+                name=sname, epochs=epochs, recorded_epochs=rec, seeds=tuple(seeds), metrics=metrics,
+                protocol=integrity.json_attr(grp.attrs, "protocol", dict, self.path, "{}"))
         if not self.schedules:
             raise TableError(f"{self.path}: the table has no schedules; re-import or rebuild it")
-        self._cache: dict[tuple[str, str], np.ndarray] = {}
+        integrity.check_static_layout(self._h5, self.n_archs, self.path)
 
     # --- plumbing ------------------------------------------------------------------------
     def close(self) -> None:
@@ -161,12 +188,51 @@ class Table:
             if metric not in sch.metrics and metric != "present":
                 raise TableError(f"schedule {schedule!r} of table {self.name!r} has no metric "
                                  f"{metric!r}; it has: {', '.join(sch.metrics)}")
-            try:
-                self._cache[key] = self._h5["schedules"][schedule][metric][()]
-            except (OSError, KeyError) as e:
-                raise TableError(f"{self.path}: cannot read {schedule}/{metric} ({e}); the file is "
-                                 "truncated or corrupt; re-import or rebuild it") from None
+            a = self._read(f"schedules/{schedule}/{metric}")
+            if metric != "present":
+                integrity.check_values(self.path, schedule, metric, a)
+            self._cache[key] = a
         return self._cache[key]
+
+    def _read(self, name: str) -> np.ndarray:
+        """Read one dataset, verified: against its checksum (tables sealed per array) or, for an
+        older table, the whole-file content hash (checked once; every array read then is kept)."""
+        if self._digests is None:
+            if not self._verified:
+                self._verify_whole()
+            if name in self._whole:
+                return self._whole.pop(name)
+        try:
+            a = self._h5[name][()]
+        except (OSError, KeyError, RuntimeError) as e:
+            raise TableError(f"{self.path}: cannot read {name} ({str(e).splitlines()[0] if str(e) else e!r}); "
+                             "the file is truncated or corrupt; re-import or rebuild it") from None
+        if self._digests is not None and integrity.array_digest(name, a) != self._digests.get(name):
+            raise TableError(f"{self.path}: {name} does not match its checksum: the table was changed "
+                             "after it was sealed; re-import or rebuild it")
+        return a
+
+    def _verify_whole(self) -> None:
+        from nasbench_lab.tables.writer import content_hash
+
+        self._whole: dict[str, np.ndarray] = {}
+
+        def read(name, ds):
+            try:
+                a = ds[()]
+            except (OSError, RuntimeError) as e:
+                raise TableError(f"{self.path}: cannot read {name} ({str(e).splitlines()[0]}); the file "
+                                 "is truncated or corrupt; re-import or rebuild it") from None
+            if not name.startswith("nb101/"):  # the space index is read by the space itself
+                self._whole[name if name.startswith("static/") else f"schedules/{name}"] = a
+            return a
+        actual = content_hash(self._h5, read=read)
+        if actual != self.content_hash:
+            self._whole = {}
+            raise TableError(f"{self.path}: the data does not match the table's content hash (file says "
+                             f"{self.content_hash[:12]}, data gives {actual[:12]}): the table was changed "
+                             "after it was sealed; re-import or rebuild it")
+        self._verified = True
 
     def present(self, schedule: str) -> np.ndarray:
         return self.array(schedule, "present")
@@ -176,7 +242,7 @@ class Table:
         if key not in self._cache:
             if metric not in STATIC_METRICS or metric not in self._h5.get("static", {}):
                 raise TableError(f"table {self.name!r} has no static metric {metric!r}")
-            self._cache[key] = self._h5["static"][metric][()]
+            self._cache[key] = self._read(f"static/{metric}")
         return self._cache[key]
 
     # --- indices -------------------------------------------------------------------------
@@ -273,9 +339,7 @@ class Table:
         without a recorded training time: data lost, not a diverged training (which keeps its
         time and has NaN accuracy legitimately)."""
         sch = self.schedule(schedule)
-        # a table of a dataset without a validation split (NATS-Bench's cifar10) keys on test_acc
-        key = "valid_acc" if "valid_acc" in sch.metrics or "test_acc" not in sch.metrics else "test_acc"
-        va = self.array(sch.name, key)
+        va = self.array(sch.name, "valid_acc")
         lost = np.isnan(va)
         if "train_time" in sch.metrics:
             lost &= np.isnan(self.array(sch.name, "train_time"))
@@ -292,30 +356,30 @@ class Table:
                              "the file is damaged; re-import or rebuild it")
 
     def check(self) -> list[str]:
-        """Full scan: NaN holes where a seed is marked present, shapes, content hash.
-        Returns a list of one-line problems (empty when the table is sound)."""
+        """Full scan: every array read and verified (checksum, value ranges), NaN holes where a
+        seed is marked present, the content hash recomputed from the data (shapes and dtypes
+        were checked at open). Returns a list of one-line problems (empty when sound)."""
         problems = []
         for sch in self.schedules.values():
-            present = self.present(sch.name)
-            shape = (self.n_archs, len(sch.seeds), len(sch.recorded_epochs))
-            bad_shape = False
-            for m in sch.metrics:
-                a = self.array(sch.name, m)
-                if a.shape != shape:
-                    problems.append(f"{sch.name}/{m} has shape {a.shape}, expected {shape}")
-                    bad_shape = True
-            if present.shape != shape[:2]:
-                problems.append(f"{sch.name}/present has shape {present.shape}, expected {shape[:2]}")
-                bad_shape = True
-            if not bad_shape:
+            sound = True
+            for m in ("present", *sch.metrics):
+                try:
+                    self.array(sch.name, m)
+                except TableError as e:
+                    problems.append(str(e))
+                    sound = False
+            if sound:
                 try:
                     self.check_holes(sch.name)
                 except TableError as e:
                     problems.append(str(e))
-        if self.content_hash:
-            from nasbench_lab.tables.writer import content_hash
+        from nasbench_lab.tables.writer import content_hash
 
+        try:
             actual = content_hash(self._h5)
+        except (OSError, RuntimeError) as e:
+            problems.append(f"cannot read every array ({str(e).splitlines()[0]})")
+        else:
             if actual != self.content_hash:
                 problems.append(f"content hash mismatch: file says {self.content_hash[:12]}, "
                                 f"data gives {actual[:12]}")
@@ -333,8 +397,7 @@ class Table:
         }
         for sch in self.schedules.values():
             present = self.present(sch.name)
-            va = self.lookup("valid_acc", np.arange(self.n_archs), sch.name) \
-                if "valid_acc" in sch.metrics else np.full(self.n_archs, np.nan)
+            va = self.lookup("valid_acc", np.arange(self.n_archs), sch.name)
             out["schedules"][sch.name] = {
                 "epochs": sch.epochs, "recorded_epochs": _short_list(sch.recorded_epochs),
                 "seeds": list(sch.seeds), "metrics": list(sch.metrics),

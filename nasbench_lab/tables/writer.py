@@ -1,4 +1,4 @@
-"""Writing a table: create the layout, fill it, seal it with a content hash."""
+"""Writing a table: create the layout, fill it, seal it with per-array checksums and a content hash."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -8,17 +8,26 @@ import os
 
 import numpy as np
 
-from nasbench_lab import __version__
+from nasbench_lab import NasbenchError, __version__
 from nasbench_lab.spaces import SearchSpace
 from nasbench_lab.tables.schema import FORMAT, METRICS, SCHEMA_VERSION, STATIC_METRICS
 
 
-def content_hash(h5) -> str:
-    """sha256 over every array of the table, in a fixed order (names, shapes and bytes)."""
-    h = hashlib.sha256()
+def content_hash(h5, read=None) -> str:
+    """The content hash of a table. Sealed per array (integrity.py): the root of the stored
+    per-array checksums, each recomputed from the data here. Older tables: sha256 over every
+    array in a fixed order (names, shapes and bytes). `read(name, dataset)`, if given, reads
+    each array (the reader keeps what it verified)."""
+    from nasbench_lab.tables import integrity
 
-    def feed(name, arr):
-        a = np.ascontiguousarray(arr)
+    if h5.attrs.get("hash_scheme") == integrity.HASH_SCHEME:
+        return integrity.root_digest({n: integrity.array_digest(n, ds[()])
+                                      for n, ds in integrity.datasets(h5).items()})
+    h = hashlib.sha256()
+    read = read or (lambda name, ds: ds[()])
+
+    def feed(name, ds):
+        a = np.ascontiguousarray(read(name, ds))
         if a.dtype.kind == "f":
             a = np.where(np.isnan(a), np.nan, a).astype(a.dtype.newbyteorder("<"), copy=False)
         h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
@@ -28,13 +37,13 @@ def content_hash(h5) -> str:
         grp = h5["schedules"][sname]
         for m in (*METRICS, "present"):
             if m in grp:
-                feed(f"{sname}/{m}", grp[m][()])
+                feed(f"{sname}/{m}", grp[m])
     if "nb101" in h5:  # a space index stored in the table (NB101's sorted hashes and cells)
         for m in sorted(h5["nb101"]):
-            feed(f"nb101/{m}", h5["nb101"][m][()])
+            feed(f"nb101/{m}", h5["nb101"][m])
     if "static" in h5:
         for m in sorted(h5["static"]):
-            feed(f"static/{m}", h5["static"][m][()])
+            feed(f"static/{m}", h5["static"][m])
     return h.hexdigest()
 
 
@@ -50,7 +59,11 @@ class TableWriter:
         self.tmp = self.path + ".tmp"
         self.space = space
         self.n_archs = space.size
-        self._h5 = h5py.File(self.tmp, "w")
+        try:
+            self._h5 = h5py.File(self.tmp, "w")
+        except OSError as e:
+            raise NasbenchError(f"cannot write the table {self.path} ({str(e).splitlines()[0]}): is the "
+                                "folder writable, or is another process writing this table?") from None
         a = self._h5.attrs
         a["format"] = FORMAT
         a["schema_version"] = SCHEMA_VERSION
@@ -80,8 +93,8 @@ class TableWriter:
             if m not in METRICS:
                 raise ValueError(f"unknown metric {m!r}; valid: {', '.join(METRICS)}")
             grp.create_dataset(m, shape=shape, dtype="f4", fillvalue=np.nan, chunks=chunks,
-                               compression="gzip", compression_opts=4, shuffle=True)
-        grp.create_dataset("present", shape=shape[:2], dtype=bool, fillvalue=False)
+                               compression="gzip", compression_opts=4, shuffle=True, fletcher32=True)
+        grp.create_dataset("present", shape=shape[:2], dtype=bool, fillvalue=False, fletcher32=True)
 
     def write(self, schedule: str, metric: str, values: np.ndarray) -> None:
         """Write a whole [arch, seed, epoch] array of one metric."""
@@ -105,12 +118,14 @@ class TableWriter:
     def set_static(self, metric: str, values: np.ndarray) -> None:
         if metric not in STATIC_METRICS:
             raise ValueError(f"unknown static metric {metric!r}; valid: {', '.join(STATIC_METRICS)}")
-        self._h5["static"].create_dataset(metric, data=np.asarray(values, dtype=np.float64))
+        self._h5["static"].create_dataset(metric, data=np.asarray(values, dtype=np.float64), fletcher32=True)
 
     def close(self) -> str:
-        """Seal: compute the content hash, close, and move into place. Returns the hash."""
-        digest = content_hash(self._h5)
-        self._h5.attrs["content_hash"] = digest
+        """Seal: a checksum per array and the content hash over them (integrity.py), close, and
+        move into place. Returns the hash."""
+        from nasbench_lab.tables.integrity import seal
+
+        digest = seal(self._h5)
         self._h5.close()
         os.replace(self.tmp, self.path)
         return digest
