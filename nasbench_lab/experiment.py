@@ -42,10 +42,10 @@ def _view(table_path: str, search_schedule, report_schedule) -> SearchView:
 
 
 def _run_chunk(table_path, strategy: StrategySpec, seed, run_ids, budget, search_schedule,
-               report_schedule) -> list[dict]:
+               report_schedule) -> list[RunRecord]:
     view = _view(table_path, search_schedule, report_schedule)
     return [run_search(view.table, strategy.name, seed=seed, run=r, budget=budget,
-                       params=strategy.param_dict, view=view).to_dict() for r in run_ids]
+                       params=strategy.param_dict, view=view) for r in run_ids]
 
 
 def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed: int, budget: Budget,
@@ -95,7 +95,8 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
     jobs = []
     for t in opened:
         for s in strategies:
-            todo = [r for r in range(runs) if not store.has(t.name, s.name, r)]
+            have = store.stored_runs(t.name, s.name)
+            todo = [r for r in range(runs) if r not in have]
             for i in range(0, len(todo), chunk):
                 jobs.append((t.path, s, seed, todo[i:i + chunk], budget, search_schedule, report_schedule))
     total = sum(len(j[3]) for j in jobs)
@@ -107,8 +108,7 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
 
         bar = tqdm(total=total, desc="runs", unit="run", disable=not progress, leave=False)
         for chunk_records in parallel_map(_run_chunk, jobs, workers, dask_scheduler):
-            for d in chunk_records:
-                store.save(RunRecord.from_dict(d))
+            store.save_many(chunk_records)  # one transaction: each run whole or absent
             bar.update(len(chunk_records))
         bar.close()
     wall = time.perf_counter() - t0

@@ -99,8 +99,8 @@ def verify_results(results_dir: str, top: int, seeds: int, workers: int = 1) -> 
         incumbents = {}
         for s in store.strategies(tname):
             for r in store.load(tname, s):
-                if r.incumbent:
-                    i = r.incumbent[-1]
+                if r.n_queries:
+                    i = int(r.incumbent[-1])
                     incumbents[i] = incumbents.get(i, 0) + 1
         means = t.lookup("valid_acc", list(incumbents), None)
         order = sorted(incumbents, key=lambda i: -means[list(incumbents).index(i)])[:top]

@@ -2,6 +2,7 @@
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -23,13 +24,35 @@ def _compare_args(table, out, *extra, strategies="random,rea", runs=6, budget=("
             *budget, "--out", out, *extra]
 
 
+def _db_rows(d: Path) -> dict:
+    """{"table/strategy/run-NNNNN": raw row (meta JSON text, trajectory blobs)} of every stored
+    run, read with plain sqlite3 (the layout of nasbench_lab/results.py)."""
+    p = d / "results.sqlite"
+    if not p.is_file():
+        return {}
+    con = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = con.execute("SELECT table_name, strategy, run, meta, time, arch, epoch, cost, valid, "
+                           "incumbent, incumbent_valid, incumbent_test FROM runs").fetchall()
+    except sqlite3.OperationalError:  # not created yet
+        return {}
+    finally:
+        con.close()
+    return {f"{t}/{s}/run-{r:05d}": rest for t, s, r, *rest in rows}
+
+
 def _run_files(d: Path) -> dict:
-    """{relative path: run record without wall-clock fields} of every stored run."""
+    """{table/strategy/run-NNNNN: run record without wall-clock fields} of every stored run."""
+    import numpy as np
+
     out = {}
-    for f in sorted((d / "runs").rglob("run-*.json")):
-        rec = json.loads(f.read_text())
+    names = ("time", "arch", "epoch", "cost", "valid", "incumbent", "incumbent_valid", "incumbent_test")
+    for key, (meta, *blobs) in sorted(_db_rows(d).items()):
+        rec = {"meta": json.loads(meta)}
         rec["meta"].pop("wall_seconds", None)
-        out[str(f.relative_to(d))] = rec
+        for name, b in zip(names, blobs):
+            rec[name] = np.frombuffer(b, dtype="<i4" if name in ("arch", "epoch", "incumbent") else "<f8").tolist()
+        out[key] = rec
     return out
 
 
@@ -46,7 +69,11 @@ def _comparable_summary(d: Path) -> dict:
 
 
 def _snapshot(d: Path) -> dict:
-    return {str(p.relative_to(d)): p.read_bytes() for p in d.rglob("*") if p.is_file()}
+    """Every file's bytes; the database by its rows (a checkpoint may rewrite its pages)."""
+    snap = {str(p.relative_to(d)): p.read_bytes() for p in d.rglob("*")
+            if p.is_file() and not p.name.startswith("results.sqlite")}
+    snap["results.sqlite rows"] = _db_rows(d)
+    return snap
 
 
 def report_html_has_figures(d: Path) -> bool:
@@ -66,11 +93,11 @@ def test_compare_end_to_end_and_reuse(capsys, synthetic_table_path, tmp_path, mo
     code, stdout, err = run_cli(capsys, *_compare_args(synthetic_table_path, out))
     assert code == 0, err
     assert "verdicts:" in stdout and "synthetic-nb201: " in stdout
-    assert ("beats" in stdout) or ("no significant difference" in stdout)
+    assert ("beats" in stdout) or ("differ significantly" in stdout) or ("not significantly different" in stdout)
     assert "12 new runs" in stdout and str(out / "report.html") in stdout
     for name in ("config.json", "compare.json", "summary.json", "report.html"):
         assert (out / name).is_file(), name
-    assert len(list((out / "runs").rglob("run-*.json"))) == 12
+    assert len(_db_rows(out)) == 12
     manifest = json.loads((out / "compare.json").read_text())
     assert manifest["command"].startswith("nasbench-lab compare --table ") and manifest["runs"] == 6
     assert report_html_has_figures(out)
@@ -119,29 +146,28 @@ def test_killed_compare_loses_and_duplicates_nothing(no_figures, capsys, synthet
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
-        if len(list((killed / "runs").rglob("run-*.json"))) >= 8:
+        if len(_db_rows(killed)) >= 8:
             break
         time.sleep(0.005)
     assert proc.poll() is None, "the compare finished before it could be killed; make it longer"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    partial = _snapshot(killed)
-    n_partial = len(list((killed / "runs").rglob("run-*.json")))
+    partial = _db_rows(killed)  # SIGKILLed mid-write: every stored run is whole (SQLite transactions)
+    n_partial = len(partial)
     assert 8 <= n_partial < 96 and not (killed / "report.html").exists()
     code, stdout, err = run_cli(capsys, *[a if a is not None else killed for a in args])
     assert code == 0, err
     assert f"{96 - n_partial} new runs" in stdout
     # nothing stored before the kill was rewritten
-    after = _snapshot(killed)
+    after = _db_rows(killed)
     for name, data in partial.items():
-        if name.startswith("runs/") and name.endswith(".json") and "/." not in name:
-            assert after[name] == data, name
+        assert after[name] == data, name
     code, _, err = run_cli(capsys, *[a if a is not None else ref for a in args])
     assert code == 0, err
     got, want = _run_files(killed), _run_files(ref)
     assert len(got) == 96 and got == want
-    for name, rec in got.items():  # one file per run index, named after it
-        assert name.endswith(f"run-{rec['meta']['run']:05d}.json") and rec["meta"]["strategy"] in name
+    for name, rec in got.items():  # one row per run index, labelled with it
+        assert name.endswith(f"run-{rec['meta']['run']:05d}") and rec["meta"]["strategy"] in name
     assert _comparable_summary(killed) == _comparable_summary(ref)
 
 
@@ -149,7 +175,7 @@ def test_killed_compare_loses_and_duplicates_nothing(no_figures, capsys, synthet
     (["--strategies", "random,nope"], "unknown strategy 'nope'; valid: "),
     (["--strategies", "rea,rea"], "--strategies names rea twice"),
     (["--strategies", "random,"], "comma-separated list without empty items"),
-    (["--param", "bananas:x=1"], "is for 'bananas', which is not in --strategies"),
+    (["--param", "bananas:x=1"], "is for 'bananas', which is not among the strategies"),
     (["--param", "rea:pop=3"], "has no parameter 'pop'"),
     (["--runs", "0"], "--runs must be a positive integer"),
     (["--runs", "-3"], "--runs must be a positive integer"),

@@ -52,7 +52,7 @@ def test_cost_and_incremental_continuation(synthetic_table):
     assert rec.cost[1] == pytest.approx(tt[6] - tt[2] + vt[6])     # continue 3 -> 7
     assert rec.cost[2] == pytest.approx(vt[6])                     # already trained to 7
     assert rec.cost[3] == pytest.approx(vt[1])                     # earlier checkpoint
-    assert rec.epoch == [3, 7, 7, 2, 12]
+    assert rec.epoch.tolist() == [3, 7, 7, 2, 12]
     assert np.allclose(np.cumsum(rec.cost), rec.time)
     # same seed column for the whole run of an arch
     assert [o.valid_acc for o in strat.told[:4]] == pytest.approx(
@@ -99,14 +99,15 @@ def test_same_seed_same_trajectory_in_fresh_process_and_global_rng_untouched(syn
     a = run_search(synthetic_table, "rea", seed=3, run=1, budget=Budget(seconds=4000))
     b = run_search(synthetic_table, "rea", seed=3, run=1, budget=Budget(seconds=4000))
     assert (random.random(), np.random.random()) == (g1, g2)
-    assert a.arch == b.arch and a.time == b.time and a.incumbent_test == b.incumbent_test
+    assert a.arch.tolist() == b.arch.tolist() and a.time.tolist() == b.time.tolist() \
+        and a.incumbent_test.tolist() == b.incumbent_test.tolist()
     code = ("import json; from nasbench_lab.tables import Table; from nasbench_lab.runner import run_search, Budget; "
             f"r=run_search(Table({synthetic_table.path!r}), 'rea', seed=3, run=1, budget=Budget(seconds=4000)); "
-            "print(json.dumps([r.arch, r.time]))")
+            "print(json.dumps([r.arch.tolist(), r.time.tolist()]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert json.loads(out) == [a.arch, a.time]
+    assert json.loads(out) == [a.arch.tolist(), a.time.tolist()]
     c = run_search(synthetic_table, "rea", seed=3, run=2, budget=Budget(seconds=4000))
-    assert c.arch != a.arch
+    assert c.arch.tolist() != a.arch.tolist()
 
 
 def test_runs_are_paired_across_strategies(synthetic_table):
@@ -116,7 +117,7 @@ def test_runs_are_paired_across_strategies(synthetic_table):
     for strat in ("random", "rea"):
         rec = run_search(synthetic_table, strat, seed=0, run=4, budget=Budget(queries=60), view=view)
         noise = np.random.default_rng(np.random.SeedSequence([0, 4]).spawn(2)[1]).random(15625)
-        cols[strat] = {i: view.seed_column(i, noise[i]) for i in rec.arch}
+        cols[strat] = {i: view.seed_column(i, noise[i]) for i in rec.arch.tolist()}
     common = set(cols["random"]) & set(cols["rea"])
     assert all(cols["random"][i] == cols["rea"][i] for i in common)
 
@@ -136,22 +137,33 @@ def test_seconds_budget_needs_costs(tmp_path):
 
 
 def test_experiment_stores_and_reuses_runs(tmp_path, synthetic_table_path):
+    import sqlite3
+
     out = tmp_path / "res"
     kw = dict(runs=6, seed=1, budget=Budget(queries=15), out=str(out), chunk=2)
     store, res = run_experiment([synthetic_table_path], [StrategySpec("random")], **kw)
     assert res["new_runs"] == 6
-    files = sorted((out / "runs" / "synthetic-nb201" / "random").glob("run-*.json"))
-    assert len(files) == 6
-    mtimes = [f.stat().st_mtime_ns for f in files]
+    assert store.stored_runs("synthetic-nb201", "random") == set(range(6))
+    store.close()
+
+    def rows():
+        with sqlite3.connect(out / "results.sqlite") as con:
+            return con.execute("SELECT run, meta, time FROM runs ORDER BY run").fetchall()
+
+    before = rows()
     store, res = run_experiment([synthetic_table_path], [StrategySpec("random")], **{**kw, "runs": 8})
-    assert res["new_runs"] == 2 and [f.stat().st_mtime_ns for f in files] == mtimes
-    files[3].unlink()  # a run lost in a crash is redone, identically
+    store.close()
+    assert res["new_runs"] == 2 and rows()[:6] == before  # stored runs reused, never rewritten
+    with sqlite3.connect(out / "results.sqlite") as con:  # a run lost in a crash is redone, identically
+        con.execute("DELETE FROM runs WHERE run = 3")
     store, res2 = run_experiment([synthetic_table_path], [StrategySpec("random")], **{**kw, "runs": 8})
+    store.close()
     recs = res2["results"][("synthetic-nb201", "random")]
-    assert res2["new_runs"] == 1 and recs[3].arch == res["results"][("synthetic-nb201", "random")][3].arch
+    assert res2["new_runs"] == 1
+    assert recs[3].arch.tolist() == res["results"][("synthetic-nb201", "random")][3].arch.tolist()
     with pytest.raises(NasbenchError, match="another configuration .*budget_queries"):
         run_experiment([synthetic_table_path], [StrategySpec("random")], **{**kw, "budget": Budget(queries=16)})
-    assert len(list((out / "runs" / "synthetic-nb201" / "random").glob("run-*.json"))) == 8
+    assert len(rows()) == 8
     with pytest.raises(NasbenchError, match="holds no nasbench_lab results"):
         ResultStore(tmp_path)
 
@@ -161,4 +173,4 @@ def test_parallel_equals_serial(tmp_path, synthetic_table_path):
     _, a = run_experiment([synthetic_table_path], [StrategySpec("rea")], out=str(tmp_path / "a"), **kw)
     _, b = run_experiment([synthetic_table_path], [StrategySpec("rea")], out=str(tmp_path / "b"), workers=2, **kw)
     ra, rb = (x["results"][("synthetic-nb201", "rea")] for x in (a, b))
-    assert [r.arch for r in ra] == [r.arch for r in rb]
+    assert [r.arch.tolist() for r in ra] == [r.arch.tolist() for r in rb]
