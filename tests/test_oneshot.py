@@ -177,3 +177,22 @@ def test_cli_oneshot_errors(tmp_path, capsys, synthetic_table_path):
         assert main(argv + base) == 2
         err = capsys.readouterr().err
         assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_oneshot_in_processes_matches_direct_runs(tmp_path, capsys):
+    import json
+
+    from nasbench_lab.cli import main
+    from nasbench_lab.live.protocol import BUILTIN_PROTOCOL
+    from nasbench_lab.results import ResultStore
+    from nasbench_lab.strategies.oneshot.cli import search_seed
+
+    out = tmp_path / "par"
+    assert main(["oneshot", "gdas", "--table", "nb201-mnist1d", "--runs", "2", "--seed", "1",
+                 "--param", "epochs=1", "--workers", "2", "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["new_runs"] == 2
+    recs = sorted(ResultStore(out).load("nb201-mnist1d", "gdas"), key=lambda r: r.meta["run"])
+    for r in recs:
+        direct = run_oneshot("gdas", BUILTIN_PROTOCOL, search_seed(1, r.meta["run"]), epochs=1)
+        assert r.meta["oneshot"]["arch"] == direct.arch
+        assert r.meta["oneshot"]["alpha"] == direct.alpha

@@ -65,6 +65,8 @@ def cmd_oneshot(args) -> int:
         raise NasbenchError(f"METHOD must be a comma-separated list of distinct methods, got {args.method!r}")
     if args.runs <= 0:
         raise NasbenchError(f"--runs must be a positive integer, got {args.runs}")
+    if args.workers <= 0:
+        raise NasbenchError(f"--workers must be a positive integer, got {args.workers}")
     baselines = [b.strip() for b in args.baseline.split(",")] if args.baseline else []
     if baselines and args.budget_seconds is None:
         raise NasbenchError("--baseline needs --budget-seconds (the multi-trial budget, in the same "
@@ -93,8 +95,10 @@ def cmd_oneshot(args) -> int:
     else:
         from joblib import Parallel, delayed
 
-        for d in Parallel(n_jobs=args.workers, return_as="generator_unordered")(delayed(_job)(*j) for j in jobs):
-            store.save(RunRecord.from_dict(d))
+        pool = Parallel(n_jobs=args.workers)
+        for i in range(0, len(jobs), args.workers):  # saved chunk by chunk: a killed run resumes
+            for d in pool(delayed(_job)(*j) for j in jobs[i:i + args.workers]):
+                store.save(RunRecord.from_dict(d))
     for b in baselines:
         for r in range(args.runs):
             if not store.has(table.name, b, r):
