@@ -111,7 +111,13 @@ def split_params(params, names: list[str]) -> dict[str, list[str]]:
             raise NasbenchError(f"--param {p!r} must look like key=value or STRATEGY:key=value, "
                                 "e.g. population=20 or rea:population=20")
         if ":" in key:
-            name, _, kv = p.partition(":")
+            name, _, k = key.rpartition(":")  # rpartition: the strategy may be file.py:Class
+            kv = k + p[len(key):]
+            if name not in per:
+                from nasbench_lab.strategies import display_name, get_strategy
+
+                # a strategy given as file.py:Class can also be addressed by its class's name
+                name = next((n for n in names if ":" in n and display_name(get_strategy(n)) == name), name)
             if name not in per:
                 raise NasbenchError(f"--param {p!r} is for {name!r}, which is not among the strategies "
                                     f"run here ({', '.join(names)})")

@@ -57,13 +57,15 @@ def _command_line(args) -> str:
 
 def cmd_compare(args) -> int:
     from nasbench_lab.cli import _budget, _print_json
-    from nasbench_lab.experiment import run_experiment
+    from nasbench_lab.experiment import portable_specs, run_experiment
     from nasbench_lab.report import (REPORT_HTML, build_report, headline, table_facts, text_summary,
                                      write_manifest)
 
     tables = _split(args.table, "table")
     names = _split(args.strategies, "strategies")
-    specs = _strategy_specs(names, args.param)
+    # a strategy given as file.py:Class or module:Class is stored under its class's name
+    specs = portable_specs(_strategy_specs(names, args.param), parallel=args.workers > 1 or bool(args.dask_scheduler))
+    names = [s.name for s in specs]
     if args.runs <= 0:
         raise NasbenchError(f"--runs must be a positive integer, got {args.runs}")
     if not 0 < args.alpha < 1:

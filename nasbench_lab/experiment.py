@@ -23,12 +23,41 @@ from nasbench_lab.tables.table import Table, open_table
 
 @dataclass(frozen=True)
 class StrategySpec:
-    name: str
-    params: tuple = ()  # sorted (key, value) pairs
+    name: str             # what runs are stored under: a registered name, or the class's name
+    params: tuple = ()    # sorted (key, value) pairs
+    source: str = ""      # for a class outside nasbench_lab: 'file.py:Class' or 'module:Class'
 
     @property
     def param_dict(self) -> dict:
         return dict(self.params)
+
+    @property
+    def ref(self) -> str:
+        """What any process (a joblib or Dask worker) resolves with get_strategy."""
+        return self.source or self.name
+
+
+def portable_specs(strategies: list[StrategySpec], parallel: bool) -> list[StrategySpec]:
+    """Specs every worker can resolve: a reference ('file.py:Class') becomes the class's name
+    plus its absolute source; a class registered from outside nasbench_lab (a user's module or
+    script) gets its source. Names must be unique (they name the stored runs)."""
+    from nasbench_lab.strategies import display_name, reference_of
+    from nasbench_lab.strategies.loader import is_reference, normalize
+
+    out = []
+    for s in strategies:
+        cls = get_strategy(s.ref)
+        source = normalize(s.source or s.name) if is_reference(s.source or s.name) else reference_of(cls)
+        if source is None and parallel and not cls.__module__.startswith("nasbench_lab."):
+            raise NasbenchError(f"strategy {display_name(cls)!r} is defined where worker processes cannot import it "
+                                "(an interactive session); put it in a file and pass 'file.py:ClassName', or "
+                                "use --workers 1")
+        out.append(StrategySpec(display_name(cls), s.params, source or ""))
+    names = [s.name for s in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise NasbenchError(f"two strategies are named {dup[0]!r}; give your class another `name`")
+    return out
 
 
 _VIEWS: dict[tuple, SearchView] = {}
@@ -44,7 +73,7 @@ def _view(table_path: str, search_schedule, report_schedule) -> SearchView:
 def _run_chunk(table_path, strategy: StrategySpec, seed, run_ids, budget, search_schedule,
                report_schedule) -> list[RunRecord]:
     view = _view(table_path, search_schedule, report_schedule)
-    return [run_search(view.table, strategy.name, seed=seed, run=r, budget=budget,
+    return [run_search(view.table, strategy.ref, seed=seed, run=r, budget=budget,
                        params=strategy.param_dict, view=view) for r in run_ids]
 
 
@@ -53,7 +82,7 @@ def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed:
     """Everything that makes runs comparable (not the number of runs: more can be added)."""
     return {
         "tables": {t.name: {"path": t.path, "content_hash": t.content_hash} for t in tables},
-        "strategies": {s.name: {**get_strategy(s.name).defaults, **s.param_dict} for s in strategies},
+        "strategies": {s.name: {**get_strategy(s.ref).defaults, **s.param_dict} for s in strategies},
         "seed": int(seed), "budget_seconds": budget.seconds, "budget_queries": budget.queries,
         "search_schedule": None if search_schedule is None else str(search_schedule),
         "report_schedule": None if report_schedule is None else str(report_schedule),
@@ -75,8 +104,9 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
         raise NasbenchError(f"--runs must be a positive integer, got {runs}")
     if workers <= 0:
         raise NasbenchError(f"--workers must be a positive integer, got {workers}")
+    strategies = portable_specs(strategies, parallel=workers > 1 or bool(dask_scheduler))
     for s in strategies:
-        get_strategy(s.name)(_probe_context(), np.random.default_rng(0), **s.param_dict)
+        get_strategy(s.ref)(_probe_context(), np.random.default_rng(0), **s.param_dict)
     opened = [open_table(t) for t in tables]
     names = [t.name for t in opened]
     if len(set(names)) != len(names):

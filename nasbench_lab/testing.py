@@ -472,8 +472,13 @@ def _subprocess_trajectory(cls, params, seed: int, run: int) -> list:
     if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
         raise CheckSkipped(f"{cls.__qualname__} is defined in __main__ or inside a function, so a fresh "
                            "process cannot import it; define it in a module to run this check")
+    # a class loaded from a file by reference (--strategy file.py:Class) is loaded the same way there
+    from nasbench_lab.strategies import reference_of
+
+    preload = (reference_of(cls) or "") if cls.__module__.startswith("nasbench_lab_user_") else ""
     code = ("import sys, json, pickle, base64\n"
             "from nasbench_lab import testing\n"
+            "if sys.argv[3]:\n    from nasbench_lab.strategies import get_strategy; get_strategy(sys.argv[3])\n"
             "cls, params = pickle.loads(base64.b64decode(sys.argv[1]))\n"
             "testing.FIXTURES._paths.update(json.loads(sys.argv[2]))\n"
             "from nasbench_lab.runner import Budget\n"
@@ -484,7 +489,7 @@ def _subprocess_trajectory(cls, params, seed: int, run: int) -> list:
     env["PYTHONHASHSEED"] = "4321"  # a different string-hash order than most parent processes
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     paths = {"nb201": FIXTURES.path("nb201")}
-    proc = subprocess.run([sys.executable, "-c", code, blob, json.dumps(paths)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", code, blob, json.dumps(paths), preload], capture_output=True,
                           text=True, env=env, timeout=300)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-6:])

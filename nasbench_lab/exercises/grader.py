@@ -635,14 +635,20 @@ STRATEGY_EXERCISES = {
 }
 
 
-def _grade_strategy(report, folder, ex, tables, runs):
+def _grade_strategy(report, folder, ex, tables, runs, strategy: str | None = None):
     expected, ref_mod, ref_name, ref_label, checks = STRATEGY_EXERCISES[ex.name]
     with contextlib.ExitStack() as stack:
-        mod = _load(report, folder, ex, stack)
-        if mod is None:
-            report.stopped = f"{ex.student_file} could not be imported."
-            return
-        cls = _find_class(report, mod, ex, expected)
+        if strategy is not None:  # --strategy FILE.py:Class or module:Class instead of the skeleton's file
+            from nasbench_lab.strategies import get_strategy
+
+            cls = get_strategy(strategy)
+            report.add("Load", f"load {strategy} ({cls.__name__})", "pass")
+        else:
+            mod = _load(report, folder, ex, stack)
+            if mod is None:
+                report.stopped = f"{ex.student_file} could not be imported."
+                return
+            cls = _find_class(report, mod, ex, expected)
         if cls is None:
             report.stopped = "no strategy class to grade."
             return
@@ -871,8 +877,11 @@ GRADERS = {"random-search": _grade_strategy, "evolution": _grade_strategy, "rein
            "statistics": _grade_statistics, "landscape": _grade_landscape}
 
 
-def grade(folder, *, tables: list[str] | None = None, runs: int | None = None) -> GradeReport:
-    """Grade the exercise in `folder` (made by `start_exercise`); returns the report."""
+def grade(folder, *, tables: list[str] | None = None, runs: int | None = None,
+          strategy: str | None = None) -> GradeReport:
+    """Grade the exercise in `folder` (made by `start_exercise`); returns the report.
+    `strategy` ('file.py:Class' or 'module:Class'): grade that class instead of the one in the
+    exercise's own file (strategy exercises only)."""
     folder = Path(folder).resolve()
     ex, _meta = load_exercise(folder)
     from nasbench_lab.tables import builtin_tables
@@ -885,7 +894,12 @@ def grade(folder, *, tables: list[str] | None = None, runs: int | None = None) -
     t0 = time.perf_counter()
     np_state = np.random.get_state()
     try:
-        GRADERS[ex.name](report, folder, ex, tables or default_tables(), runs)
+        if strategy is not None:
+            if ex.name not in STRATEGY_EXERCISES:
+                raise NasbenchError(f"--strategy: exercise {ex.name!r} grades functions, not a strategy class")
+            _grade_strategy(report, folder, ex, tables or default_tables(), runs, strategy=strategy)
+        else:
+            GRADERS[ex.name](report, folder, ex, tables or default_tables(), runs)
     finally:
         np.random.set_state(np_state)
         report.wall_seconds = time.perf_counter() - t0
@@ -899,13 +913,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "small built-in table, and the full built-in table when it is installed and complete")
     p.add_argument("--runs", type=int, default=None,
                    help="runs per strategy in the performance check (default: 100 on small tables, 40 on large)")
+    p.add_argument("--strategy", default=None, metavar="FILE.py:CLASS",
+                   help="grade this class (path/to/file.py:ClassName or package.module:ClassName) instead of "
+                        "the one in the exercise's own file (strategy exercises)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
 
 def run_grade(args) -> int:
     if args.runs is not None and args.runs < 5:
         raise NasbenchError(f"--runs must be at least 5, got {args.runs}")
-    report = grade(args.dir, tables=args.tables, runs=args.runs)
+    report = grade(args.dir, tables=args.tables, runs=args.runs, strategy=args.strategy)
     if args.json:
         print(json.dumps(report.to_dict(), default=str))
     else:

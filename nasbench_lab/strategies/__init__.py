@@ -8,6 +8,7 @@ import numpy as np
 
 from nasbench_lab import NasbenchError
 from nasbench_lab.strategies.base import Ask, Observation, SearchContext, SeenKeys, Strategy, score
+from nasbench_lab.strategies.loader import display_name, is_reference, load_strategy_class, reference_of
 
 _REGISTRY: dict[str, type[Strategy]] = {}
 
@@ -22,15 +23,41 @@ _BUILTIN_MODULES = (
     "nasbench_lab.strategies.hyperband",
 )
 _OPTIONAL_MODULES = ("nasbench_lab.strategies.optuna_adapter",)  # modules that need an optional extra; skipped when it is missing
+ENTRY_POINT_GROUP = "nasbench_lab.strategies"  # an installed package adds strategies here
+_PLUGIN_ERRORS: dict[str, str] = {}  # entry-point name -> why it could not be loaded
 _loaded = False
 
 
 def register(cls: type[Strategy]) -> type[Strategy]:
-    """Class decorator: make `cls` available by `cls.name`."""
+    """Class decorator: make `cls` available by `cls.name`. The name of a built-in strategy is
+    refused to any other class, so a user's class cannot silently replace a built-in."""
     if not cls.name:
         raise NasbenchError(f"{cls.__name__} must set a non-empty `name` to be registered")
+    old = _REGISTRY.get(cls.name)
+    if old is not None and old.__module__.startswith("nasbench_lab.") and \
+            (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise NasbenchError(f"cannot register {cls.__qualname__} as strategy {cls.name!r}: that name belongs to "
+                            f"{old.__module__}.{old.__qualname__}; give the class another `name`")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def _load_entry_points() -> None:
+    """Strategies of installed packages: entry points of group nasbench_lab.strategies, each a
+    Strategy subclass (`name = "package.module:ClassName"`); a broken one is reported when asked for."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+            if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+                raise NasbenchError(f"{ep.value} is not a Strategy subclass")
+            if not cls.name:
+                cls.name = ep.name
+            if _REGISTRY.get(cls.name) is not cls:
+                register(cls)
+        except Exception as e:  # noqa: BLE001 - one broken plugin must not break the others
+            _PLUGIN_ERRORS[ep.name] = f"{type(e).__name__}: {e}"
 
 
 def _load_builtins() -> None:
@@ -45,6 +72,7 @@ def _load_builtins() -> None:
             importlib.import_module(mod)
         except ImportError:
             pass
+    _load_entry_points()
 
 
 def strategy_names() -> list[str]:
@@ -53,12 +81,19 @@ def strategy_names() -> list[str]:
 
 
 def get_strategy(name: str) -> type[Strategy]:
+    """A registered strategy by name, or a class by reference: 'path/to/file.py:ClassName' or
+    'package.module:ClassName' (see loader.py; one-line errors for a missing file, module or
+    class, or a class that is not a Strategy)."""
     _load_builtins()
-    try:
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise NasbenchError(
-            f"unknown strategy {name!r}; valid: {', '.join(sorted(_REGISTRY))}") from None
+    if name in _PLUGIN_ERRORS:
+        raise NasbenchError(f"strategy {name!r} (entry point of group {ENTRY_POINT_GROUP}) could not be loaded: "
+                            f"{_PLUGIN_ERRORS[name]}")
+    if is_reference(name):
+        return load_strategy_class(name)
+    raise NasbenchError(f"unknown strategy {name!r}; valid: {', '.join(sorted(_REGISTRY))}, or your own class as "
+                        "path/to/file.py:ClassName or package.module:ClassName")
 
 
 def parse_params(cls: type[Strategy], pairs: list[str]) -> dict[str, Any]:
@@ -96,4 +131,4 @@ def make_strategy(name: str, context: SearchContext, rng: np.random.Generator,
 
 
 __all__ = ["Ask", "Observation", "SearchContext", "SeenKeys", "Strategy", "score", "register",
-           "strategy_names", "get_strategy", "parse_params", "make_strategy"]
+           "strategy_names", "get_strategy", "parse_params", "make_strategy", "display_name", "reference_of"]
