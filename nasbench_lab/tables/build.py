@@ -7,8 +7,14 @@ skips every training already in the journal and then assembles the table from th
 (the table file itself is replaced atomically). Entries of an existing table at OUT are
 moved into the journal first, so a committed partial table resumes too.
 
-Trainings are ordered seed-major: all distinct cells with the first seed, then the next
-seed, so a partial table already covers the whole space with one seed.
+Order: by default (`group_seeds=True`) the build is cell-major: the missing seeds of one
+cell are trained together in one vectorised job (`trainer.train_seeds`, bit for bit the
+single-seed results, each seed charged its share of the pass's time), cells in plan order,
+so a partial table holds a prefix of the cells with all their seeds. The journal stays one
+entry per (cell, seed), written as soon as a job ends, so resumption and kill safety are
+unchanged (a killed job loses its seeds in flight). With `group_seeds=False` the build is
+seed-major (all distinct cells with the first seed, then the next seed: a partial table
+covers the whole space with one seed), one single-seed training per job.
 """
 from __future__ import annotations
 
@@ -96,6 +102,39 @@ def train_job(key: str, seed: int, arch_index: int, space_name: str, protocol_di
     return {"key": key, "seed": seed, **out}
 
 
+def train_group(key: str, seeds: list, arch_index: int, space_name: str,
+                protocol_dict: dict) -> list[dict]:
+    """Train several seeds of one cell in one vectorised pass (in a worker process); one
+    `train_job`-like dict per seed."""
+    from nasbench_lab.live.protocol import Protocol
+    from nasbench_lab.live.trainer import train_seeds
+
+    space = get_space(space_name)
+    arch = space.from_index(arch_index)
+    rs = train_seeds(space.to_nb201(arch) if hasattr(space, "to_nb201") else arch,
+                     Protocol.from_dict(protocol_dict), seeds=seeds)
+    out = []
+    for r in rs:
+        d = {m: np.asarray(getattr(r, m), dtype=np.float64) for m in PART_METRICS}
+        d["train_time"] = np.cumsum(d["train_time"])  # cumulative, as train_job
+        d.update(params=float(r.params), flops=float(r.flops), latency_ms=float(r.latency_ms))
+        out.append({"key": key, "seed": int(r.seed), **d})
+    return out
+
+
+def _train_calls(todo: list, plan: BuildPlan, space_name: str, pdict: dict, group: bool):
+    """(function, calls) for the missing (key, seed) pairs: one call per training, or one
+    per cell with all its missing seeds (cells in plan order)."""
+    if not group:
+        return train_job, [(k, s, plan.representative[k], space_name, pdict) for k, s in todo]
+    missing: dict[str, list[int]] = {}
+    for k, s in todo:
+        missing.setdefault(k, []).append(s)
+    order = {k: i for i, k in enumerate(plan.keys)}
+    return train_group, [(k, sorted(missing[k], key=plan.seeds.index), plan.representative[k],
+                          space_name, pdict) for k in sorted(missing, key=order.__getitem__)]
+
+
 def _explode_existing(out: Path, parts: Path, plan: BuildPlan) -> int:
     """Move the entries of an existing (partial) table at `out` into the journal."""
     from nasbench_lab.tables.table import Table, TableError
@@ -130,10 +169,12 @@ def _explode_existing(out: Path, parts: Path, plan: BuildPlan) -> int:
 def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str = "nb201",
                 name: str | None = None, limit: int | None = None, workers: int = 1,
                 dask_scheduler: str | None = None, progress: bool | None = None,
-                max_jobs: int | None = None, log=print) -> dict:
+                max_jobs: int | None = None, group_seeds: bool = True, log=print) -> dict:
     """Train what is missing, then assemble the table at `out`. Returns a summary dict.
 
-    max_jobs: stop after that many new trainings (then assemble the partial table)."""
+    max_jobs: stop after that many new trainings (then assemble the partial table).
+    group_seeds: train the missing seeds of a cell in one vectorised job (cell-major
+    order); False: one training per job, seed-major (the module docstring)."""
     import sys
 
     out = Path(out)
@@ -153,7 +194,8 @@ def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str
     else:
         meta_path.write_text(json.dumps(meta, sort_keys=True))
     moved = _explode_existing(out, parts, plan)
-    todo = [(k, s) for k, s in plan.jobs if not (parts / _part_name(k, s)).exists()]
+    jobs = plan.jobs if not group_seeds else [(k, s) for k in plan.keys for s in plan.seeds]
+    todo = [(k, s) for k, s in jobs if not (parts / _part_name(k, s)).exists()]
     total_jobs = len(plan.jobs)
     already = total_jobs - len(todo)
     if max_jobs is not None:
@@ -167,16 +209,18 @@ def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str
     if todo:
         from tqdm.auto import tqdm
 
-        pdict = protocol.to_dict()
-        calls = [(k, s, plan.representative[k], sp.name, pdict) for k, s in todo]
-        bar = tqdm(total=len(calls), desc="training", unit="cell", disable=not progress, smoothing=0.05)
-        step = max(1, len(calls) // 100)
-        for n, res in enumerate(parallel_map(train_job, calls, workers, dask_scheduler), start=1):
-            _write_part(parts, res["key"], res["seed"], res)
-            bar.update(1)
-            if not progress and (n % step == 0 or n == len(calls)):  # a log line per 1% without a terminal
-                el = time.perf_counter() - t0
-                log(f"  {n}/{len(calls)} trained, {el / 60:.1f} min elapsed, ETA {el / n * (len(calls) - n) / 60:.1f} min")
+        fn, calls = _train_calls(todo, plan, sp.name, protocol.to_dict(), group_seeds)
+        bar = tqdm(total=len(todo), desc="training", unit="training", disable=not progress, smoothing=0.05)
+        step = max(1, len(todo) // 100)
+        n = 0
+        for res in parallel_map(fn, calls, workers, dask_scheduler):
+            for r in (res if isinstance(res, list) else [res]):
+                _write_part(parts, r["key"], r["seed"], r)
+                n += 1
+                bar.update(1)
+                if not progress and (n % step == 0 or n == len(todo)):  # a log line per 1% without a terminal
+                    el = time.perf_counter() - t0
+                    log(f"  {n}/{len(todo)} trained, {el / 60:.1f} min elapsed, ETA {el / n * (len(todo) - n) / 60:.1f} min")
         bar.close()
     wall = time.perf_counter() - t0
     summary = assemble(out, plan, protocol, name=name or out.stem)
