@@ -160,3 +160,24 @@ def test_grade_a_class_from_another_file(tmp_path, capsys):
     assert code == 0 and "RESULT: PASSED" in out, out + err
     code, _, err = cli(capsys, "exercise", "grade", folder, "--strategy", f"{good}:Missing")
     assert code == 2 and "has no class 'Missing'" in err
+
+
+def test_an_installed_package_adds_strategies_by_entry_point(tmp_path, monkeypatch):
+    """Entry-point group nasbench_lab.strategies: a distribution on sys.path (as pip installs it)."""
+    from nasbench_lab import NasbenchError
+    from nasbench_lab import strategies as S
+
+    (tmp_path / "plug_mod.py").write_text(readme_strategy().replace('"my-greedy"', '"plug-greedy"'))
+    dist = tmp_path / "plug_pkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: plug-pkg\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[nasbench_lab.strategies]\nplug-greedy = plug_mod:MyGreedy\n"
+                                           "broken = plug_missing_mod:Nothing\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(S, "_PLUGIN_ERRORS", {})
+    monkeypatch.setattr(S, "_REGISTRY", dict(S._REGISTRY))  # the plugin leaves with the test
+    S._load_entry_points()
+    assert "plug-greedy" in S.strategy_names() and S.get_strategy("plug-greedy").__module__ == "plug_mod"
+    with pytest.raises(NasbenchError, match="strategy 'broken' \\(entry point of group nasbench_lab.strategies\\) "
+                                            "could not be loaded: ModuleNotFoundError"):
+        S.get_strategy("broken")
