@@ -199,7 +199,8 @@ def strategies_epilog() -> str:
         return ""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
+    """The command-line parser: complete (`command="*"`), or with only `command`'s module imported."""
     p = _Parser(prog="nasbench-lab", description="A sandbox for neural architecture search.")
     p.add_argument("--version", action="version", version=f"nasbench_lab {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -242,18 +243,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     s.set_defaults(func=cmd_run)
 
-    for register in _extra_commands():
-        register(sub)
+    _add_extra_commands(sub, command)
     return p
 
 
-def _extra_commands():
-    """Subcommands that live next to their modules (each gives `register(subparsers)`)."""
+#: subcommands that live next to their modules (each module gives `register(subparsers)`), with
+#: the one-line help that `nasbench-lab --help` shows without importing them (a test checks
+#: that it is the module's own)
+EXTRA_COMMANDS = {
+    "compare": ("nasbench_lab.compare_cli", "many paired runs of several strategies; statistics, plots and an "
+                "HTML report"),
+    "report": ("nasbench_lab.compare_cli", "regenerate DIR/report.html and DIR/summary.json from stored runs"),
+    "train": ("nasbench_lab.live.cli", "train one NB201 architecture with the numpy backend"),
+    "build": ("nasbench_lab.tables.build_cli", "train every distinct cell of a space into a table (resumable)"),
+    "verify": ("nasbench_lab.tables.build_cli", "retrain top incumbents (or random entries) live and compare "
+               "with the table"),
+    "exercise": ("nasbench_lab.exercises.cli", "classroom exercises: list, start NAME DIR, grade DIR"),
+    "oneshot": ("nasbench_lab.strategies.oneshot.cli", "weight-sharing NAS (DARTS, GDAS, RSPS, SETN) on a "
+                "live-built table's data"),
+}
+
+
+def _add_extra_commands(sub, command: str | None) -> None:
+    """Register the modules' subcommands: all of them (`command="*"`), or only the module of
+    `command`; the others get a one-line stub (all `--help` of the top level needs)."""
     import importlib
 
-    out = []
-    for mod in ("nasbench_lab.live.cli", "nasbench_lab.compare_cli", "nasbench_lab.tables.build_cli",
-                "nasbench_lab.exercises.cli", "nasbench_lab.strategies.oneshot.cli"):
+    wanted = [m for n, (m, _) in EXTRA_COMMANDS.items() if command == "*" or n == command]
+    for mod in dict.fromkeys(wanted):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
@@ -261,12 +278,20 @@ def _extra_commands():
                 continue
             raise
         if hasattr(m, "register"):
-            out.append(m.register)
-    return out
+            m.register(sub)
+    for name, (_, text) in EXTRA_COMMANDS.items():
+        if name not in sub.choices:
+            sub.add_parser(name, help=text)
+
+
+def _command_word(argv) -> str | None:
+    """The subcommand named on the command line (the top level has only flags without values)."""
+    args = sys.argv[1:] if argv is None else argv
+    return next((str(a) for a in args if not str(a).startswith("-")), None)
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_word(argv))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
