@@ -339,7 +339,9 @@ class Table:
         without a recorded training time: data lost, not a diverged training (which keeps its
         time and has NaN accuracy legitimately)."""
         sch = self.schedule(schedule)
-        va = self.array(sch.name, "valid_acc")
+        # a table of a dataset without a validation split (NATS-Bench's cifar10) keys on test_acc
+        key = "valid_acc" if "valid_acc" in sch.metrics or "test_acc" not in sch.metrics else "test_acc"
+        va = self.array(sch.name, key)
         lost = np.isnan(va)
         if "train_time" in sch.metrics:
             lost &= np.isnan(self.array(sch.name, "train_time"))
@@ -397,7 +399,8 @@ class Table:
         }
         for sch in self.schedules.values():
             present = self.present(sch.name)
-            va = self.lookup("valid_acc", np.arange(self.n_archs), sch.name)
+            va = self.lookup("valid_acc", np.arange(self.n_archs), sch.name) \
+                if "valid_acc" in sch.metrics else np.full(self.n_archs, np.nan)
             out["schedules"][sch.name] = {
                 "epochs": sch.epochs, "recorded_epochs": _short_list(sch.recorded_epochs),
                 "seeds": list(sch.seeds), "metrics": list(sch.metrics),
