@@ -1,12 +1,15 @@
 """Benchmark: the numpy live trainer against the same network, data and protocol in
-PyTorch (CPU, eager), side by side in one process, one thread each.
+PyTorch (CPU, eager), side by side in one process, one thread each; and the single-seed
+path (`train_architecture`, one training per call) against the seed-batched path
+(`train_seeds`, all seeds of a cell in one vectorised pass), CPU seconds per training.
 
 PyTorch is a benchmark-only reference (`pip install torch`), never a dependency of
 nasbench_lab. The torch network is built from the same compiled cell program with the
 same initial weights, sees the same batches in the same order, and uses the same
 optimiser (torch.optim.SGD, Nesterov, weight decay) and per-step cosine schedule.
 
-    python analysis/bench_live.py                 # builtin protocol, 8 archs, seed 0
+    python analysis/bench_live.py                 # builtin protocol, 9 archs, seeds 0 1 2
+    python analysis/bench_live.py --candidate --no-quality   # also the candidate protocol
     python analysis/bench_live.py --seeds 0 1 --protocol small-mnist1d
 
 Writes its report to analysis/bench_live.txt as well as stdout.
@@ -32,7 +35,7 @@ from nasbench_lab.live.data import load_data  # noqa: E402
 from nasbench_lab.live.network import Cell, ResBlock, ReLUConvBN  # noqa: E402
 from nasbench_lab.live.protocol import PROTOCOLS  # noqa: E402
 from nasbench_lab.live.trainer import (build_network, cosine_lr,  # noqa: E402
-                                       train_architecture)
+                                       train_architecture, train_seeds)
 from nasbench_lab.spaces import NB201  # noqa: E402
 
 ARCHS = [  # fixed: from cheap to expensive, good to bad
@@ -194,6 +197,9 @@ def torch_train(arch, protocol, seed):
 
 # ----------------------------------------------------------------------- quality
 ALL_C3 = ARCHS[0]
+#: The lead's candidate protocol for the new table (issue 12): noisier MNIST-1D, 8 epochs,
+#: 3,000 valid / 3,000 test signals.
+CANDIDATE = dict(corr_noise_scale=0.35, iid_noise_scale=0.04, epochs=8, n_valid=3000, n_test=3000)
 
 
 def quality(args, say) -> None:
@@ -247,7 +253,12 @@ def quality(args, say) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--protocol", default="builtin-mnist1d", choices=sorted(PROTOCOLS))
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                    help="seeds per arch: one training each on the single-seed path, one "
+                         "pass on the seed-batched path; torch trains the first")
+    ap.add_argument("--candidate", action="store_true",
+                    help="also run the speed comparison at the candidate protocol of the new "
+                         "table (" + ", ".join(f"{k}={v}" for k, v in CANDIDATE.items()) + ")")
     ap.add_argument("--archs", type=int, default=len(ARCHS), help="first K fixed archs")
     ap.add_argument("--repeats", type=int, default=1,
                     help="interleaved repetitions per training; the fastest of each is kept")
@@ -260,7 +271,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     protocol = PROTOCOLS[args.protocol]
     if args.set:
+        from nasbench_lab.live.protocol import GENERATION_FIELDS
+
         types = {k: type(v) for k, v in protocol.to_dict().items()}
+        types.update({k: float for k in GENERATION_FIELDS})
         ch = dict(kv.split("=", 1) for kv in args.set)
         protocol = protocol.replace(name=protocol.name + "+" + ",".join(args.set),
                                     **{k: types[k](v) for k, v in ch.items()})
@@ -276,6 +290,12 @@ def main(argv=None) -> int:
     say(f"protocol: {protocol.to_dict()}")
     if not args.quality_only:
         speed(args, protocol, say)
+        if args.candidate:
+            cand = protocol.replace(name=protocol.name + "+candidate", **CANDIDATE)
+            load_data(cand)
+            say("")
+            say(f"protocol: {cand.to_dict()}")
+            speed(args, cand, say)
     if not args.no_quality:
         say("")
         quality(args, say)
@@ -284,52 +304,65 @@ def main(argv=None) -> int:
 
 
 def speed(args, protocol, say) -> None:
+    """Per arch: CPU seconds per training of the single-seed path (mean over the seeds), of
+    the seed-batched path (one pass over all seeds, divided by their number) and of torch
+    (first seed), interleaved per arch; the seed-batched results must equal the single-seed
+    ones bit for bit (column `same`)."""
     import torch
     from threadpoolctl import threadpool_info, threadpool_limits
 
     torch.set_num_threads(1)
-    say(f"bench_live: numpy live trainer vs PyTorch {torch.__version__} CPU, 1 thread each")
+    seeds = list(args.seeds)
+    S = len(seeds)
+    say(f"bench_live: numpy live trainer (single-seed path, seed-batched path over {S} seeds) "
+        f"vs PyTorch {torch.__version__} CPU, 1 thread each")
     say(f"python {platform.python_version()}, numpy {np.__version__}, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)")
-    say("times are total wall seconds per training (train epochs + valid/test passes, "
-        "numpy also includes latency measurement); numpy and torch interleaved per arch")
+    say("CPU seconds (process time) per training, train epochs + valid/test passes + latency "
+        "measurement; single: mean of one call per seed; batched: one train_seeds pass / "
+        f"{S}; torch: seed {seeds[0]}. Ratios: single/batched, torch/batched, torch/single.")
     say("")
-    say(f"{'arch (canonical key)':44s} seed  np_wall  np_cpu  torch_wall torch_cpu  "
-        f"ratio_cpu ratio_wall  np_test torch_test")
-    ratios, ratios_wall, rows = [], [], []
+    say(f"{'arch (canonical key)':44s} {'single':>7s} {'batched':>7s} {'torch':>7s} "
+        f"{'s/b':>6s} {'t/b':>6s} {'t/s':>6s} {'same':>5s} {'np_test':>7s} {'t_test':>7s}")
+    rows = []
+    fields = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
     with threadpool_limits(limits=1):
         for arch in ARCHS[:args.archs]:
             key = NB201.canonical_key(NB201.from_string(arch))
-            for seed in args.seeds:
-                best = None
-                for _ in range(args.repeats):  # interleaved; keep each side's fastest
-                    w, c = time.perf_counter(), time.process_time()
-                    r = train_architecture(arch, protocol, seed)
-                    np_w, np_c = time.perf_counter() - w, time.process_time() - c
-                    w, c = time.perf_counter(), time.process_time()
-                    tc = torch_train(arch, protocol, seed)
-                    t_w, t_c = time.perf_counter() - w, time.process_time() - c
-                    cur = [np_w, np_c, t_w, t_c]
-                    best = cur if best is None else [min(a, b) for a, b in zip(best, cur)]
-                np_w, np_c, t_w, t_c = best
-                ratios.append(t_c / np_c)
-                ratios_wall.append(t_w / np_w)
-                rows.append((key, seed, np_c, t_c, r.test_acc[-1], tc["test_acc"][-1], np_w, t_w))
-                say(f"{key[:44]:44s} {seed:4d} {np_w:8.2f} {np_c:7.2f} {t_w:10.2f} {t_c:9.2f}  "
-                    f"{t_c / np_c:9.2f} {t_w / np_w:10.2f} {r.test_acc[-1]:8.1f} "
-                    f"{tc['test_acc'][-1]:10.1f}")
-    a = np.array([(r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows])
+            best = None
+            for _ in range(args.repeats):  # interleaved; keep each side's fastest
+                c = time.process_time()
+                singles = [train_architecture(arch, protocol, s) for s in seeds]
+                t_single = (time.process_time() - c) / S
+                c = time.process_time()
+                batched = train_seeds(arch, protocol, seeds)
+                t_batch = (time.process_time() - c) / S
+                c = time.process_time()
+                tc = torch_train(arch, protocol, seeds[0])
+                t_torch = time.process_time() - c
+                cur = [t_single, t_batch, t_torch]
+                best = cur if best is None else [min(a, b) for a, b in zip(best, cur)]
+            same = all(np.array_equal(getattr(a, f), getattr(b, f))
+                       for a, b in zip(singles, batched) for f in fields)
+            t_single, t_batch, t_torch = best
+            rows.append((t_single, t_batch, t_torch, same, singles[0].test_acc[-1],
+                         tc["test_acc"][-1]))
+            say(f"{key[:44]:44s} {t_single:7.2f} {t_batch:7.2f} {t_torch:7.2f} "
+                f"{t_single / t_batch:6.2f} {t_torch / t_batch:6.2f} {t_torch / t_single:6.2f} "
+                f"{str(same):>5s} {singles[0].test_acc[-1]:7.1f} {tc['test_acc'][-1]:7.1f}")
+    a = np.array([r[:3] for r in rows])
+    sb, tb, ts = a[:, 0] / a[:, 1], a[:, 2] / a[:, 1], a[:, 2] / a[:, 0]
     say("")
-    say(f"CPU seconds per training (median over archs): numpy {np.median(a[:, 0]):.2f}, "
-        f"torch {np.median(a[:, 1]):.2f}; mean numpy {a[:, 0].mean():.2f}, "
-        f"torch {a[:, 1].mean():.2f}")
-    say(f"wall seconds per training (median): numpy {np.median(a[:, 4]):.2f}, "
-        f"torch {np.median(a[:, 5]):.2f}")
-    say(f"speed-up torch/numpy, CPU time: median {np.median(ratios):.2f}x "
-        f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x); wall time: median "
-        f"{np.median(ratios_wall):.2f}x over {len(ratios)} trainings")
-    d = a[:, 2] - a[:, 3]
-    say(f"final test accuracy, numpy minus torch: mean {d.mean():+.2f}, "
+    say(f"CPU seconds per training, mean over {len(rows)} archs: single {a[:, 0].mean():.2f}, "
+        f"batched {a[:, 1].mean():.2f}, torch {a[:, 2].mean():.2f}")
+    say(f"speed-up single/batched: median {np.median(sb):.2f}x (min {sb.min():.2f}x, max "
+        f"{sb.max():.2f}x; total time {a[:, 0].sum() / a[:, 1].sum():.2f}x)")
+    say(f"speed-up torch/batched: median {np.median(tb):.2f}x (min {tb.min():.2f}x); "
+        f"torch/single: median {np.median(ts):.2f}x (min {ts.min():.2f}x)")
+    say(f"seed-batched results bit for bit equal to the single-seed ones: "
+        f"{sum(r[3] for r in rows)}/{len(rows)} archs x {S} seeds")
+    d = np.array([r[4] - r[5] for r in rows])
+    say(f"final test accuracy, numpy minus torch (seed {seeds[0]}): mean {d.mean():+.2f}, "
         f"mean |diff| {np.abs(d).mean():.2f}, max |diff| {np.abs(d).max():.2f} points")
     say(f"blas: {[(i.get('internal_api'), i.get('num_threads')) for i in threadpool_info()]}")
 
