@@ -64,7 +64,7 @@ def test_shipped_tables_are_this_importer_on_the_exports(nb201_dir, tmp_path):
                     assert np.array_equal(fresh.array(s, m), shipped.array(s, m), equal_nan=True), (p, s, m)
 
 
-def test_output_naming(tmp_path, nb201_dir):
+def test_output_naming(tmp_path):
     assert output_paths(tmp_path / "x.h5")["nb201-cifar100"] == tmp_path / "nb201-cifar100.h5"
     with pytest.raises(NasbenchError, match="is the name of the cifar10 table"):
         output_paths(tmp_path / "nb201-cifar10.h5")
