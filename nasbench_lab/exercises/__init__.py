@@ -41,6 +41,8 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "my_analysis.py", "function"),
     Exercise("landscape", "landscape", "which op matters most? effects of ops from the table",
              "my_analysis.py", "function"),
+    Exercise("darts-step", "darts_step", "the DARTS architecture gradient, checked numerically and "
+             "by a short real search", "my_darts.py", "function"),
 )}
 
 

@@ -873,8 +873,14 @@ def _grade_landscape(report, folder, ex, tables, runs):
 
 # ============================================================================ entry points
 
+def _grade_darts(report, folder, ex, tables, runs):
+    from nasbench_lab.exercises.darts_checks import grade_darts  # the exercise's own checks
+
+    grade_darts(report, folder, ex, tables, runs)
+
+
 GRADERS = {"random-search": _grade_strategy, "evolution": _grade_strategy, "reinforce": _grade_strategy,
-           "statistics": _grade_statistics, "landscape": _grade_landscape}
+           "statistics": _grade_statistics, "landscape": _grade_landscape, "darts-step": _grade_darts}
 
 
 def grade(folder, *, tables: list[str] | None = None, runs: int | None = None,
