@@ -261,6 +261,8 @@ EXTRA_COMMANDS = {
     "exercise": ("nasbench_lab.exercises.cli", "classroom exercises: list, start NAME DIR, grade DIR"),
     "oneshot": ("nasbench_lab.strategies.oneshot.cli", "weight-sharing NAS (DARTS, GDAS, RSPS, SETN) on a "
                 "live-built table's data"),
+    "strategies": ("nasbench_lab.strategies.cli", "list the strategies: parameters, defaults, one line of "
+                   "documentation"),
 }
 
 

@@ -181,3 +181,17 @@ def test_an_installed_package_adds_strategies_by_entry_point(tmp_path, monkeypat
     with pytest.raises(NasbenchError, match="strategy 'broken' \\(entry point of group nasbench_lab.strategies\\) "
                                             "could not be loaded: ModuleNotFoundError"):
         S.get_strategy("broken")
+
+
+def test_strategies_command_lists_every_strategy(user_dir, capsys):
+    from nasbench_lab.strategies import strategy_names
+
+    code, out, _ = cli(capsys, "strategies", "--json", "mine/my_greedy.py:MyGreedy")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert code == 0 and set(strategy_names()) <= set(rows)
+    assert rows["rea"]["params"] == {"population": 10, "sample_size": 3} and rows["rea"]["doc"]
+    assert rows["my-greedy"]["params"] == {"explore": 0.2} and rows["my-greedy"]["doc"].startswith("Mutate the best")
+    code, out, _ = cli(capsys, "strategies")
+    assert code == 0 and "population=10, sample_size=3" in out
+    code, _, err = cli(capsys, "strategies", "mine/nope.py:X")
+    assert code == 2 and "not found" in err
