@@ -25,7 +25,8 @@ def cmd_tables(args) -> int:
 
             with Table(path) as t:
                 rows.append({"name": name, "path": str(path), "space": t.space.name, "dataset": t.dataset,
-                             "schedules": list(t.schedules), "seeds": {s: len(v.seeds) for s, v in t.schedules.items()}})
+                             "schedules": list(t.schedules), "seeds": {s: len(v.seeds) for s, v in t.schedules.items()},
+                             "epochs": {s: int(v.epochs) for s, v in t.schedules.items()}})
         except NasbenchError as e:
             rows.append({"name": name, "path": str(path), "error": str(e)})
     if args.json:
@@ -33,13 +34,34 @@ def cmd_tables(args) -> int:
     elif not rows:
         print("no built-in tables found (set NASBENCH_LAB_TABLES to a folder of .h5 tables)")
     else:
+        ok = [r for r in rows if "error" not in r]
+        wn = max([len("name")] + [len(r["name"]) for r in rows])
+        ws = max([len("space")] + [len(r["space"]) for r in ok])
+        wd = max([len("dataset")] + [len(r["dataset"]) for r in ok])
+        wc = max([len("schedules (epochs x seeds)")] + [len(_schedules_text(r)) for r in ok])
+        print(f"{'name':<{wn}}  {'space':<{ws}}  {'dataset':<{wd}}  {'schedules (epochs x seeds)':<{wc}}  file")
         for r in rows:
             if "error" in r:
-                print(f"{r['name']:<28} UNREADABLE: {r['error']}")
+                print(f"{r['name']:<{wn}}  UNREADABLE: {r['error']}")
             else:
-                print(f"{r['name']:<28} {r['space']:<7} {r['dataset']:<16} schedules "
-                      f"{','.join(r['schedules'])}  seeds {r['seeds']}  {r['path']}")
+                print(f"{r['name']:<{wn}}  {r['space']:<{ws}}  {r['dataset']:<{wd}}  {_schedules_text(r):<{wc}}  "
+                      f"{r['path']}")
     return 0
+
+
+def _plural(n: int, word: str) -> str:
+    """'1 seed', '3 seeds'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _schedules_text(row) -> str:
+    """'4 epochs x 3 seeds' per schedule; a schedule whose name is not its epoch count is named."""
+    out = []
+    for name in row["schedules"]:
+        e, k = row["epochs"][name], row["seeds"][name]
+        label = "" if str(e) == str(name) else f"{name}: "
+        out.append(f"{label}{_plural(e, 'epoch')} x {_plural(k, 'seed')}")
+    return ", ".join(out)
 
 
 def _num(v) -> str:
@@ -57,6 +79,7 @@ def cmd_info(args) -> int:
         d["open_ms"] = round(opened * 1e3, 2)
         if args.check:
             d["problems"] = t.check()
+            d["check"] = _check_text(d)
     if args.json:
         _print_json(d)
         return 0
@@ -69,12 +92,32 @@ def cmd_info(args) -> int:
         print(f"  static metrics: {', '.join(d['static'])}")
     for name, s in d["schedules"].items():
         print(f"  schedule {name}: {s['epochs']} epochs (recorded: {s['recorded_epochs']}), seeds "
-              f"{', '.join(s['seeds'])}; {s['trained_entries']} trained, {s['missing_entries']} missing; "
+              f"{', '.join(s['seeds'])}; (architecture, seed) entries: {s['trained_entries']:,} present, "
+              f"{s['missing_entries']:,} missing; "
               f"best mean valid acc {_num(s['best_valid_acc_mean'])}; costs: {'yes' if s['has_costs'] else 'no'}")
         print(f"    metrics: {', '.join(s['metrics'])}")
     if args.check:
-        print("  check: " + ("OK" if not d["problems"] else "; ".join(d["problems"])))
+        print("  check: " + d["check"])
     return 1 if args.check and d["problems"] else 0
+
+
+def _check_text(d: dict) -> str:
+    """'sound, complete', 'sound, partial (N of M trainings)' or the problems found."""
+    if d["problems"]:
+        return "; ".join(d["problems"])
+    prov = d.get("provenance") or {}
+    done, total = prov.get("trainings_done"), prov.get("trainings_total")
+    try:
+        done, total = int(done), int(total)
+    except (TypeError, ValueError):
+        done = total = None
+    if done is not None and done < total:
+        return f"sound, partial ({done:,} of {total:,} trainings)"
+    present = sum(s["trained_entries"] for s in d["schedules"].values())
+    entries = present + sum(s["missing_entries"] for s in d["schedules"].values())
+    if present < entries:
+        return f"sound, partial ({present:,} of {entries:,} (architecture, seed) entries present)"
+    return "sound, complete"
 
 
 #: import format -> (module, function) of its importer, imported only when used

@@ -291,7 +291,7 @@ def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: 
                     ax.text(ci, ri, "n/a", ha="center", va="center", color="0.45", fontsize=fs)
                     continue
                 lum = (0.299 * face[0] + 0.587 * face[1] + 0.114 * face[2]) if sig else 1.0
-                ax.text(ci, ri, f"A12={v:.2f}\n{_p_label(pv, 1e-4)}", ha="center", va="center",
+                ax.text(ci, ri, f"A12={v:.2f}\n{_p_label(pv, 1e-99)}", ha="center", va="center",
                         fontsize=fs, color=("black" if lum > 0.5 else "white") if sig else "0.4",
                         fontweight="bold" if sig else "normal")
         ax.set_xlim(-0.5, k - 1.5)

@@ -59,13 +59,19 @@ def verify_indices(table: Table, indices: list[int], seeds: int, metric: str = "
                      "within_seed_spread": bool(within)})
     tm = np.array([r["table_mean"] for r in rows])
     lm = np.array([r["live_mean"] for r in rows])
-    rho = None
-    if len(rows) >= 3 and np.ptp(tm) > 0 and np.ptp(lm) > 0:
+    rho, why = None, None
+    if len(rows) < 3:
+        why = f"only {len(rows)} architecture{'s' if len(rows) != 1 else ''}; a rank correlation needs 3"
+    elif np.ptp(tm) == 0:
+        why = f"all {len(rows)} table values are tied ({tm[0]:.2f}): there is no order to compare"
+    elif np.ptp(lm) == 0:
+        why = f"all {len(rows)} live values are tied ({lm[0]:.2f}): there is no order to compare"
+    else:
         from scipy.stats import spearmanr
 
         rho = float(spearmanr(tm, lm).statistic)
     return {"table": table.name, "metric": metric, "fresh_seeds": fresh, "architectures": rows,
-            "spearman": rho, "share_within_spread": float(np.mean([r["within_seed_spread"] for r in rows])),
+            "spearman": rho, "spearman_undefined_because": why, "share_within_spread": float(np.mean([r["within_seed_spread"] for r in rows])),
             "mean_abs_difference": float(np.mean(np.abs(lm - tm))),
             "mean_difference": float(np.mean(lm - tm))}
 

@@ -39,14 +39,18 @@ def register(sub) -> None:
                        description="Classroom exercises with an autograder.")
     esub = p.add_subparsers(dest="exercise_command", metavar="{list,start,grade}")
     esub.required = True
-    s = esub.add_parser("list", help="the exercises and what each is about")
-    s.add_argument("--json", action="store_true")
+    s = esub.add_parser("list", help="the exercises and what each is about",
+                        description="List the exercises and what each is about.")
+    s.add_argument("--json", action="store_true", help="print one JSON list instead")
     s.set_defaults(func=cmd_list)
-    s = esub.add_parser("start", help="copy an exercise into a new folder")
+    s = esub.add_parser("start", help="copy an exercise into a new folder",
+                        description="Copy an exercise (task text, skeleton, grade.py) into a new folder.")
     s.add_argument("name", help="exercise name (see `nasbench-lab exercise list`)")
     s.add_argument("dir", help="a new or empty folder")
     s.set_defaults(func=cmd_start)
-    s = esub.add_parser("grade", help="grade the exercise in a folder; exit status 1 when a check fails")
+    s = esub.add_parser("grade", help="grade the exercise in a folder; exit status 1 when a check fails",
+                        description="Grade the exercise in a folder: load, correctness and performance checks; "
+                                    "exit status 1 when a check fails.")
     from nasbench_lab.exercises.grader import add_arguments
 
     add_arguments(s)

@@ -23,15 +23,16 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("arch", metavar="ARCH_STRING",
                    help="NB201 string, e.g. '|nor_conv_3x3~0|+|none~0|skip_connect~1|"
                         "+|none~0|none~1|nor_conv_3x3~2|'")
-    p.add_argument("--dataset", choices=sorted(_DEFAULT_FOR), default="mnist1d")
+    p.add_argument("--dataset", choices=sorted(_DEFAULT_FOR), default="mnist1d",
+                   help="data to train on (default mnist1d)")
     p.add_argument("--protocol", choices=sorted(PROTOCOLS), default=None,
                    help="named protocol (default: the dataset's; builtin-mnist1d for mnist1d)")
     p.add_argument("--epochs", type=int, default=None, help="override the protocol's epochs")
     p.add_argument("--seed", type=int, default=0, help="training seed (weights, batch order)")
     p.add_argument("--channels", type=int, default=None, help="override C")
     p.add_argument("--cells", type=int, default=None, help="override N (cells per stage)")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--batch-size", type=int, default=None, help="override the protocol's batch size")
+    p.add_argument("--lr", type=float, default=None, help="override the protocol's peak learning rate")
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     p.set_defaults(func=run_train)
     return p

@@ -119,7 +119,8 @@ def _table_section(t, tab, figs):
     for s in tab["ranking"]:
         fs = tab["final"][s]
         te, va, rg = fs["test"], fs["valid"], fs["regret"]
-        final_rows.append({"strategy": s, "letters": tab.get("letters", {}).get(s, ""), "runs": fs["runs"], "cells": [
+        final_rows.append({"strategy": s, "letters": _letters(tab.get("letters", {}).get(s, "")), "runs": fs["runs"],
+                           "cells": [
             _m(f"{fmt(te['mean'])} &plusmn; {fmt(te['std'])}"), fmt(te["median"]),
             f"[{fmt(te['ci_low'])}, {fmt(te['ci_high'])}]",
             _m(f"{fmt(va['mean'])} &plusmn; {fmt(va['std'])}"), fmt(va["median"]),

@@ -132,7 +132,7 @@ def table_ranking(table: str, order: list[str], pairs: list[dict], final: dict, 
             parts.append(f"significantly better than it despite a lower median: {', '.join(better)}")
         others = [d for d in pairs if d["winner"] is not None and best not in (d["a"], d["b"])]
         if others:
-            parts.append(f"{len(others)} more significant pair{'s' if len(others) != 1 else ''} below")
+            parts.append(f"{len(others)} more significant pair{'s' if len(others) != 1 else ''} among the others")
         sentence = "; ".join(parts) + "."
     return {"order": order, "letters": letters, "sentence": sentence}
 

@@ -200,7 +200,7 @@ def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str
     already = total_jobs - len(todo)
     if max_jobs is not None:
         todo = todo[:max_jobs]
-    log(f"build {out.name}: {len(plan.keys)} distinct cells x {len(plan.seeds)} seeds = {total_jobs} "
+    log(f"build {out.name}: {len(plan.keys)} distinct cells x {len(plan.seeds)} seed{'s' if len(plan.seeds) != 1 else ''} = {total_jobs} "
         f"trainings; {already} already done{f' ({moved} taken from the existing table)' if moved else ''}, "
         f"{len(todo)} to train now")
     if progress is None:

@@ -55,7 +55,8 @@ def cmd_verify(args) -> int:
         for a in r["architectures"]:
             print(f"  {a['index']:>6} {a['table_mean']:>10.2f} {a['table_std']:>6.2f} {a['live_mean']:>7.2f} "
                   f"{a['difference']:>+6.2f}  {'yes' if a['within_seed_spread'] else 'NO':<6}  {a['arch']}")
-        rho = "n/a (fewer than 3 archs)" if r["spearman"] is None else f"{r['spearman']:.3f}"
+        rho = (f"n/a ({r.get('spearman_undefined_because') or 'undefined'})" if r["spearman"] is None
+               else f"{r['spearman']:.3f}")
         print(f"  agreement: Spearman {rho}; {100 * r['share_within_spread']:.0f}% within the table's seed "
               f"spread; mean |difference| {r['mean_abs_difference']:.2f} points; mean live - table "
               f"{r['mean_difference']:+.2f} points")
