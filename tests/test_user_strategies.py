@@ -195,3 +195,14 @@ def test_strategies_command_lists_every_strategy(user_dir, capsys):
     assert code == 0 and "population=10, sample_size=3" in out
     code, _, err = cli(capsys, "strategies", "mine/nope.py:X")
     assert code == 2 and "not found" in err
+
+
+def test_a_missing_optional_package_is_a_one_line_error():
+    code = ("import sys; sys.modules['optuna'] = None\n"
+            "from nasbench_lab.cli import main\n"
+            "sys.exit(main(['run', '--table', 'nb201-3ops-small', '--strategy', 'optuna', '--runs', '2',"
+            " '--budget-queries', '3', '--out', sys.argv[1]]))")
+    proc = subprocess.run([sys.executable, "-c", code, "/nonexistent/out"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "nasbench-lab: error: strategy 'optuna' needs the optional package 'optuna', which is not installed: "
+        "pip install 'nasbench_lab[optuna]'"], proc.stderr

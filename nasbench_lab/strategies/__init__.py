@@ -23,6 +23,8 @@ _BUILTIN_MODULES = (
     "nasbench_lab.strategies.hyperband",
 )
 _OPTIONAL_MODULES = ("nasbench_lab.strategies.optuna_adapter",)  # modules that need an optional extra; skipped when it is missing
+_OPTIONAL_NAMES = {"nasbench_lab.strategies.optuna_adapter": ("optuna", "optuna")}  # module -> (strategy, extra)
+_OPTIONAL_MISSING: dict[str, str] = {}  # strategy name -> why it is not available
 ENTRY_POINT_GROUP = "nasbench_lab.strategies"  # an installed package adds strategies here
 _PLUGIN_ERRORS: dict[str, str] = {}  # entry-point name -> why it could not be loaded
 _loaded = False
@@ -70,8 +72,10 @@ def _load_builtins() -> None:
     for mod in _OPTIONAL_MODULES:
         try:
             importlib.import_module(mod)
-        except ImportError:
-            pass
+        except ImportError as e:
+            name, extra = _OPTIONAL_NAMES.get(mod, (mod.rsplit(".", 1)[-1], mod.rsplit(".", 1)[-1]))
+            _OPTIONAL_MISSING[name] = (f"strategy {name!r} needs the optional package {e.name or extra!r}, which is "
+                                       f"not installed: pip install 'nasbench_lab[{extra}]'")
     _load_entry_points()
 
 
@@ -87,6 +91,8 @@ def get_strategy(name: str) -> type[Strategy]:
     _load_builtins()
     if name in _REGISTRY:
         return _REGISTRY[name]
+    if name in _OPTIONAL_MISSING:
+        raise NasbenchError(_OPTIONAL_MISSING[name])
     if name in _PLUGIN_ERRORS:
         raise NasbenchError(f"strategy {name!r} (entry point of group {ENTRY_POINT_GROUP}) could not be loaded: "
                             f"{_PLUGIN_ERRORS[name]}")
