@@ -141,3 +141,20 @@ def test_train_seeds_rejects_bad_seeds_and_runs_2d_seed_by_seed():
     p = DIGITS_PROTOCOL.replace(epochs=1, channels=2, latency_repeats=1)
     rs = train_seeds(ARCHS[1], p, [0, 1])
     assert np.array_equal(rs[1].valid_acc, train_architecture(ARCHS[1], p, 1).valid_acc)
+
+
+def test_grouped_job_reproduces_a_shipped_builtin_entry():
+    """The build's grouped job on the built-in table's protocol: every seed's curves as stored
+    (bitwise on the machine that built the table; a different CPU may round differently)."""
+    from nasbench_lab.tables import open_table
+    from nasbench_lab.tables.build import train_group
+
+    t = open_table("nb201-mnist1d")
+    sch = t.schedule(None)
+    i = int(np.random.default_rng(1).integers(t.n_archs))
+    seeds = [int(s) for s in sch.seeds]
+    res = train_group("check", seeds, i, t.space.name, sch.protocol)
+    assert [r["seed"] for r in res] == seeds
+    for c, r in enumerate(res):
+        assert np.allclose(r["valid_acc"], t.array(sch.name, "valid_acc")[i, c], atol=2.0)
+        assert np.all(np.diff(r["train_time"]) > 0)  # cumulative, as train_job
