@@ -337,12 +337,23 @@ def _command_word(argv) -> str | None:
 
 def main(argv=None) -> int:
     parser = build_parser(_command_word(argv))
-    args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except NasbenchError as e:
         print(f"nasbench-lab: error: {e}", file=sys.stderr)
         return 2
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so Python's final flush does not raise on the closed pipe."""
+    import os
+
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (captured by a test)
+        pass
+
+
     except KeyboardInterrupt:
         print("nasbench-lab: interrupted; finished results are kept", file=sys.stderr)
         return 130
