@@ -132,8 +132,13 @@ def cmd_import(args) -> int:
         raise NasbenchError(f"unknown import format {args.format!r}; valid: {', '.join(IMPORTERS)}")
     import importlib
 
+    from contextlib import nullcontext
+
+    from nasbench_lab.tables.writer import replacing_allowed
+
     module, function = IMPORTERS[args.format]
-    getattr(importlib.import_module(module), function)(args.source, args.out)
+    with replacing_allowed() if getattr(args, "force", False) else nullcontext():
+        getattr(importlib.import_module(module), function)(args.source, args.out)
     return 0
 
 
@@ -266,6 +271,9 @@ def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
     s.add_argument("source", metavar="SOURCE", help="nb201/naslib/natsbench: a directory; nb101: the "
                    ".tfrecord file (or a directory holding one)")
     s.add_argument("--out", required=True, metavar="FILE.h5", help="table file to write")
+    s.add_argument("--force", action="store_true",
+                   help="replace an existing file at --out even if it is another table (default: only "
+                        "an earlier import of the same source is replaced)")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("run", help="many seeded runs of one strategy on one table",
@@ -354,9 +362,26 @@ def _discard_stdout() -> None:
         pass
 
 
+def main(argv=None) -> int:
+    parser = build_parser(_command_word(argv))
+    try:
+        args = parser.parse_args(argv)  # inside: `--help | head` closes the pipe too
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as Unix tools do
+        _discard_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a command that `head` cut short
+    except NasbenchError as e:
+        print(f"nasbench-lab: error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("nasbench-lab: interrupted; finished results are kept", file=sys.stderr)
         return 130
+    except OSError as e:  # a file system refusal not foreseen above (disk full, permissions): one line
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"nasbench-lab: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ output directory are not run again.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
-from nasbench_lab.parallel import parallel_map
+from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_dir
+from nasbench_lab.parallel import check_dask_address, parallel_map
 from nasbench_lab.results import ResultStore
 from nasbench_lab.runner import Budget, RunRecord, SearchView, run_search
 from nasbench_lab.strategies import get_strategy
@@ -61,18 +63,31 @@ def portable_specs(strategies: list[StrategySpec], parallel: bool) -> list[Strat
 
 
 _VIEWS: dict[tuple, SearchView] = {}
+MAX_RUNS = 10_000_000  # per strategy and table: a bound, so a mistyped --runs fails at once
 
 
-def _view(table_path: str, search_schedule, report_schedule) -> SearchView:
-    key = (table_path, search_schedule, report_schedule)
+def _view(table_path: str, search_schedule, report_schedule, expect_hash: str | None = None) -> SearchView:
+    """The cached view of a table, keyed by the file's identity too: a table replaced at the
+    same path (rebuilt, re-imported) is opened afresh, never served from a stale cache."""
+    try:
+        st = os.stat(table_path)
+    except OSError as e:
+        raise NasbenchError(f"table {table_path} is gone ({e.strerror})") from None
+    key = (table_path, search_schedule, report_schedule, st.st_ino, st.st_size, st.st_mtime_ns)
     if key not in _VIEWS:
+        for k in [k for k in _VIEWS if k[:3] == key[:3]]:
+            del _VIEWS[k]
         _VIEWS[key] = SearchView(Table(table_path), search_schedule, report_schedule)
-    return _VIEWS[key]
+    view = _VIEWS[key]
+    if expect_hash is not None and view.table.content_hash != expect_hash:
+        raise NasbenchError(f"table {table_path} changed during the experiment (content hash "
+                            f"{view.table.content_hash[:12]}, expected {expect_hash[:12]}); rerun the command")
+    return view
 
 
 def _run_chunk(table_path, strategy: StrategySpec, seed, run_ids, budget, search_schedule,
-               report_schedule) -> list[RunRecord]:
-    view = _view(table_path, search_schedule, report_schedule)
+               report_schedule, expect_hash: str | None = None) -> list[RunRecord]:
+    view = _view(table_path, search_schedule, report_schedule, expect_hash)
     return [run_search(view.table, strategy.ref, seed=seed, run=r, budget=budget,
                        params=strategy.param_dict, view=view) for r in run_ids]
 
@@ -102,8 +117,14 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
     manifest there)."""
     if int(runs) != runs or runs <= 0:
         raise NasbenchError(f"--runs must be a positive integer, got {runs}")
+    if runs > MAX_RUNS:
+        raise NasbenchError(f"--runs {runs} is more than {MAX_RUNS:,} runs per strategy and table; "
+                            "give a smaller number")
     if workers <= 0:
         raise NasbenchError(f"--workers must be a positive integer, got {workers}")
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise NasbenchError(f"--seed must be a non-negative integer, got {seed}")
+    check_dask_address(dask_scheduler)
     strategies = portable_specs(strategies, parallel=workers > 1 or bool(dask_scheduler))
     for s in strategies:
         get_strategy(s.ref)(_probe_context(), np.random.default_rng(0), **s.param_dict)
@@ -118,32 +139,48 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
         if budget.seconds is not None and not t.has_costs(search_schedule):
             raise NasbenchError(f"table {t.name!r} has no costs in schedule "
                                 f"{t.schedule(search_schedule).name!r}: use --budget-queries")
-    store = ResultStore(out, experiment_config(opened, strategies, seed, budget, search_schedule,
-                                               report_schedule))
-    if on_start is not None:
-        on_start(store, opened)
-    jobs = []
-    for t in opened:
-        for s in strategies:
-            have = store.stored_runs(t.name, s.name)
-            todo = [r for r in range(runs) if r not in have]
-            for i in range(0, len(todo), chunk):
-                jobs.append((t.path, s, seed, todo[i:i + chunk], budget, search_schedule, report_schedule))
-    total = sum(len(j[3]) for j in jobs)
-    if progress is None:
-        progress = sys.stderr.isatty()
-    t0 = time.perf_counter()
-    if total:
-        from tqdm.auto import tqdm
+        check_searchable(t, search_schedule)
+    out_dir = prepare_out_dir(out)  # a file, an unwritable place: one line, before any work
+    # one writer per results directory: a second command into it is refused, not mixed in
+    with exclusive(out_dir / LOCK_NAME, f"results into {out_dir}"):
+        store = ResultStore(out, experiment_config(opened, strategies, seed, budget, search_schedule,
+                                                   report_schedule))
+        if on_start is not None:
+            on_start(store, opened)
+        jobs = []
+        for t in opened:
+            for s in strategies:
+                have = store.stored_runs(t.name, s.name)
+                todo = [r for r in range(runs) if r not in have]
+                for i in range(0, len(todo), chunk):
+                    jobs.append((t.path, s, seed, todo[i:i + chunk], budget, search_schedule,
+                                 report_schedule, t.content_hash))
+        total = sum(len(j[3]) for j in jobs)
+        if progress is None:
+            progress = sys.stderr.isatty()
+        t0 = time.perf_counter()
+        if total:
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, desc="runs", unit="run", disable=not progress, leave=False)
-        for chunk_records in parallel_map(_run_chunk, jobs, workers, dask_scheduler):
-            store.save_many(chunk_records)  # one transaction: each run whole or absent
-            bar.update(len(chunk_records))
-        bar.close()
-    wall = time.perf_counter() - t0
-    results = {(t.name, s.name): store.load(t.name, s.name, runs) for t in opened for s in strategies}
-    return store, {"results": results, "wall_seconds": wall, "new_runs": total}
+            bar = tqdm(total=total, desc="runs", unit="run", disable=not progress, leave=False)
+            for chunk_records in parallel_map(_run_chunk, jobs, workers, dask_scheduler):
+                store.save_many(chunk_records)  # one transaction: each run whole or absent
+                bar.update(len(chunk_records))
+            bar.close()
+        wall = time.perf_counter() - t0
+        results = {(t.name, s.name): store.load(t.name, s.name, runs) for t in opened for s in strategies}
+        return store, {"results": results, "wall_seconds": wall, "new_runs": total}
+
+
+def check_searchable(table: Table, schedule) -> None:
+    """A search observes validation accuracy: refuse a schedule without any finite value of it
+    (a damaged table, or a dataset without a validation split) instead of running blind."""
+    sch = table.schedule(schedule)
+    va = table.array(sch.name, "valid_acc") if "valid_acc" in sch.metrics else None
+    if va is None or not np.isfinite(va[table.present(sch.name)]).any():
+        raise NasbenchError(f"table {table.name!r} has no finite validation accuracy in schedule "
+                            f"{sch.name!r}, so a search cannot observe anything; use another table or "
+                            "schedule")
 
 
 def _probe_context():

@@ -2,9 +2,24 @@
 Dask cluster through joblib's dask backend (design.md section 7: no home-made scheduler)."""
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable, Iterator
 
 from nasbench_lab import NasbenchError
+
+
+_ADDRESS = re.compile(r"((tcp|tls|ucx|ws|wss)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}")
+
+
+def check_dask_address(address: str | None) -> None:
+    """A Dask scheduler address must look like [tcp://]HOST:PORT; one-line error otherwise
+    (checked before any work starts, not deep inside the first parallel call)."""
+    if address is None:
+        return
+    m = _ADDRESS.fullmatch(str(address).strip())
+    if not m or not 0 < int(str(address).rsplit(":", 1)[1]) < 65536:
+        raise NasbenchError(f"--dask-scheduler {address!r} is not an address like tcp://HOST:PORT "
+                            "(e.g. tcp://127.0.0.1:8786)")
 
 
 def parallel_map(fn: Callable, calls: Iterable[tuple], workers: int = 1,
@@ -22,9 +37,10 @@ def parallel_map(fn: Callable, calls: Iterable[tuple], workers: int = 1,
             from dask.distributed import Client
         except ImportError:
             raise NasbenchError("--dask-scheduler needs dask: pip install 'nasbench_lab[dask]'") from None
+        check_dask_address(dask_scheduler)
         try:
             client = Client(dask_scheduler, timeout="10s")
-        except (OSError, TimeoutError) as e:
+        except (OSError, TimeoutError, ValueError, TypeError) as e:
             raise NasbenchError(f"cannot reach the Dask scheduler at {dask_scheduler} ({e})") from None
         try:
             with joblib.parallel_config(backend="dask"):

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nasbench_lab import NasbenchError
+from nasbench_lab import NasbenchError, results_check
 from nasbench_lab.runner import TRAJECTORY, RunRecord
 
 CONFIG = "config.json"
@@ -81,6 +81,7 @@ class ResultStore:
         self.dir = Path(directory)
         cfg_path = self.dir / CONFIG
         self._con = None
+        results_check.check_runs_have_config(self.dir, CONFIG)
         if not cfg_path.exists() and (self.dir / DB).is_file() and _db_holds_runs(self.dir / DB):
             raise NasbenchError(f"{self.dir} holds runs but no {CONFIG}, so nothing says which configuration "
                                 f"made them; restore {CONFIG} or use a new --out DIR (nothing was overwritten)")
@@ -110,9 +111,13 @@ class ResultStore:
     @staticmethod
     def _read_config(path: Path) -> dict:
         try:
-            return json.loads(path.read_text())
+            cfg = json.loads(path.read_text())
         except (OSError, ValueError) as e:
             raise NasbenchError(f"{path} is unreadable ({e}); move it away or use a new --out DIR") from None
+        if not isinstance(cfg, dict) or not all(isinstance(cfg.get(k, {}), dict) for k in ("tables", "strategies")):
+            raise NasbenchError(f"{path} is damaged (not a nasbench_lab configuration); move it away or use "
+                                "a new --out DIR")
+        return cfg
 
     # --- the database -----------------------------------------------------------------------
     def _open_db(self) -> None:
@@ -144,6 +149,7 @@ class ResultStore:
                 for f in sorted(sdir.glob("*.json")) if sdir.is_dir() else []:
                     try:
                         d = json.loads(f.read_text())
+                        results_check.check_run(d, f, table=tdir.name, strategy=sdir.name, config=self.config)
                         records.append(RunRecord.from_dict(d))
                     except (OSError, ValueError, TypeError) as e:
                         raise NasbenchError(f"{f} is damaged ({type(e).__name__}); delete it and rerun "
@@ -169,6 +175,8 @@ class ResultStore:
         rows = []
         for r in records:
             m = r.meta
+            results_check.check_run_fits_config(m, self._pseudo_path(m["table"], m["strategy"], m["run"]),
+                                                self.config)
             f = r.final
             rows.append((m["table"], m["strategy"], int(m["run"]), m.get("seed"), r.n_queries,
                          _real(f["valid"]), _real(f["test"]), f["arch"], _real(f["time"]),
@@ -224,6 +232,7 @@ class ResultStore:
             except (ValueError, TypeError) as e:
                 raise NasbenchError(f"run {row[0]} of {strategy!r} on {table!r} in {self.dir / DB} is damaged "
                                     f"({e}); delete that row and rerun the same command to redo it") from None
+            results_check.check_run_fits_config(meta, self._pseudo_path(table, strategy, row[0]), self.config)
             out.append(RunRecord(meta, **cols))
         return out
 

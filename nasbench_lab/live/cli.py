@@ -65,6 +65,8 @@ def run_train(args) -> int:
     from nasbench_lab.spaces import NB201
 
     arch = NB201.from_string(args.arch)  # SpaceError (a NasbenchError) on a bad string
+    if not 0 <= args.seed < 2**32:
+        raise NasbenchError(f"--seed must be an integer in 0..{2**32 - 1}, got {args.seed}")
     prot = _protocol(args)
     out = sys.stdout
     cols = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss",

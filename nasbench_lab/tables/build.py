@@ -22,12 +22,14 @@ import json
 import os
 import platform
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
+from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_file
 from nasbench_lab.parallel import parallel_map
 from nasbench_lab.spaces import SearchSpace, get_space
 from nasbench_lab.tables.schema import METRICS
@@ -55,6 +57,7 @@ def make_plan(space: SearchSpace, seeds, limit: int | None = None) -> BuildPlan:
     for i in range(space.size):
         members.setdefault(space.canonical_key(space.from_index(i)), []).append(i)
     keys = sorted(members, key=lambda k: members[k][0])
+    check_seeds_and_limit(seeds, limit)
     if limit is not None:
         rng = np.random.default_rng(12345)  # a fixed, spread-out subset of cells
         keys = [keys[i] for i in sorted(rng.choice(len(keys), min(limit, len(keys)), replace=False))]
@@ -62,6 +65,22 @@ def make_plan(space: SearchSpace, seeds, limit: int | None = None) -> BuildPlan:
     if not seeds or len(set(seeds)) != len(seeds):
         raise NasbenchError(f"--seeds must be distinct integers, got {seeds}")
     return BuildPlan(space, keys, {k: members[k][0] for k in keys}, {k: members[k] for k in keys}, seeds)
+
+
+MAX_SEED = 2**32 - 1
+
+
+def check_seeds_and_limit(seeds, limit=None, max_jobs=None) -> None:
+    """One-line errors for what a build cannot do: no seeds, negative or repeated seeds, an
+    empty or negative --limit (an empty table marked complete), a negative --max-jobs."""
+    seeds = list(seeds)
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s <= MAX_SEED
+                        for s in seeds) or len(set(seeds)) != len(seeds):
+        raise NasbenchError(f"--seeds must be distinct integers in 0..{MAX_SEED}, got {seeds}")
+    if limit is not None and (isinstance(limit, bool) or int(limit) != limit or limit < 1):
+        raise NasbenchError(f"--limit must be a positive number of cells, got {limit}")
+    if max_jobs is not None and (int(max_jobs) != max_jobs or max_jobs < 0):
+        raise NasbenchError(f"--max-jobs must be 0 or more, got {max_jobs}")
 
 
 def _part_name(key: str, seed: int) -> str:
@@ -135,7 +154,73 @@ def _train_calls(todo: list, plan: BuildPlan, space_name: str, pdict: dict, grou
                           space_name, pdict) for k in sorted(missing, key=order.__getitem__)]
 
 
-def _explode_existing(out: Path, parts: Path, plan: BuildPlan) -> int:
+def _check_existing_table(t, out: Path, plan: BuildPlan, protocol):
+    """The schedule of an existing table at `out` that this build may take in: same space, one
+    schedule of this protocol, and no entry this build would drop (another seed, a cell
+    outside --limit). Anything else is refused: nothing already trained is lost or mixed in."""
+    sch = t.schedule(None)
+    foreign = (t.space.name != plan.space.name or len(t.schedules) != 1
+               or sch.protocol != protocol.to_dict() or sch.epochs != int(protocol.epochs)
+               or len(sch.recorded_epochs) != int(protocol.epochs))
+    if foreign:
+        raise NasbenchError(f"{out} is a table of another build (space {t.space.name}, schedules "
+                            f"{', '.join(t.schedules)}, protocol {sch.protocol.get('name', '?')}); this build "
+                            f"would replace it: use another --out, or move that table away")
+    present = t.present(sch.name)
+    wanted = np.zeros(present.shape, dtype=bool)  # every index of every planned cell, planned seeds
+    cols = [sch.seeds.index(str(s)) for s in plan.seeds if str(s) in sch.seeds]
+    idx = np.fromiter((i for k in plan.keys for i in plan.members[k]), dtype=np.int64)
+    if cols and idx.size:
+        wanted[np.ix_(idx, cols)] = True
+    dropped = present & ~wanted
+    if dropped.any():
+        seeds = sorted({sch.seeds[c] for c in np.flatnonzero(dropped.any(0))}, key=str)
+        raise NasbenchError(f"{out} holds {int(dropped.sum())} trainings (of seeds {', '.join(seeds)}) that this "
+                            f"build would drop (other seeds, or cells outside its --limit); rerun with --seeds "
+                            f"covering {','.join(sch.seeds)} and no smaller --limit, or use another --out")
+    return sch
+
+
+def _check_journal(parts: Path, meta_path: Path, meta: dict, plan: BuildPlan) -> None:
+    """The journal's build.json against this build: same protocol and space, and seeds and
+    cells that cover every entry it holds (a superset extends the build; anything that would
+    drop journalled trainings is refused). A journal without build.json, or a damaged one, is
+    refused: nothing would say which protocol its entries were trained with."""
+    if not meta_path.exists():
+        if any(parts.glob("*.npz")):
+            raise NasbenchError(f"{parts} holds journal entries but no build.json, so nothing says which "
+                                "protocol trained them; use another --out or delete that folder")
+        meta_path.write_text(json.dumps(meta, sort_keys=True))
+        return
+    try:
+        old = json.loads(meta_path.read_text())
+        if not isinstance(old, dict):
+            raise ValueError("not a JSON object")
+        old_seeds = [int(x) for x in old.get("seeds", [])]
+        old_limit = old.get("limit")
+        old_limit = None if old_limit is None else int(old_limit)
+    except (OSError, ValueError, TypeError) as e:
+        raise NasbenchError(f"{meta_path} is damaged ({e}); use another --out or delete {parts}") from None
+    if old.get("protocol") != meta["protocol"] or old.get("space") != meta["space"]:
+        raise NasbenchError(f"{parts} belongs to a build with another protocol or space; use another --out "
+                            "or delete that folder")
+    if old_seeds == meta["seeds"] and old_limit == meta["limit"]:
+        return
+    try:
+        old_keys = set(make_plan(plan.space, old_seeds, old_limit).keys) if old_limit != meta["limit"] \
+            else set(plan.keys)
+    except NasbenchError as e:
+        raise NasbenchError(f"{meta_path} is damaged ({e}); use another --out or delete {parts}") from None
+    if not set(old_seeds) <= set(plan.seeds) or not old_keys <= set(plan.keys):
+        limit = "" if old_limit is None else f" --limit {old_limit}"
+        raise NasbenchError(f"{parts} holds a build of --seeds {','.join(map(str, old_seeds))}{limit}; this build "
+                            f"(--seeds {','.join(map(str, plan.seeds))}"
+                            f"{'' if meta['limit'] is None else ' --limit ' + str(meta['limit'])}) would drop "
+                            "some of its trainings: rerun with seeds and cells covering them, or use another --out")
+    meta_path.write_text(json.dumps(meta, sort_keys=True))  # a superset: the build grows
+
+
+def _explode_existing(out: Path, parts: Path, plan: BuildPlan, protocol) -> int:
     """Move the entries of an existing (partial) table at `out` into the journal."""
     from nasbench_lab.tables.table import Table, TableError
 
@@ -146,7 +231,7 @@ def _explode_existing(out: Path, parts: Path, plan: BuildPlan) -> int:
     except TableError as e:
         raise NasbenchError(f"{out} exists but cannot be read ({e}); move it away to rebuild") from None
     with t:
-        sch = t.schedule(None)
+        sch = _check_existing_table(t, out, plan, protocol)
         present = t.present(sch.name)
         arrays = {m: t.array(sch.name, m) for m in PART_METRICS if m in sch.metrics}
         static = {m: t.static(m) for m in PART_STATIC if m in t._h5.get("static", {})}
@@ -166,7 +251,24 @@ def _explode_existing(out: Path, parts: Path, plan: BuildPlan) -> int:
     return n
 
 
-def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str = "nb201",
+def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), limit: int | None = None,
+                max_jobs: int | None = None, **kwargs) -> dict:
+    """Check the arguments and the output path, hold the build's lock (one build per table:
+    a second one, or a second assembly, is refused) and build (`_build_table`)."""
+    check_seeds_and_limit(list(seeds), limit, max_jobs)
+    out = prepare_out_file(out)
+    parts = out.with_name(out.name + ".parts")
+    if parts.exists() and not parts.is_dir():
+        raise NasbenchError(f"{parts} (the build's journal) is a file; move it away")
+    try:
+        parts.mkdir(exist_ok=True)
+    except OSError as e:
+        raise NasbenchError(f"cannot create the build journal {parts}: {e.strerror}") from None
+    with exclusive(parts / LOCK_NAME, f"the table {out}"):
+        return _build_table(out, protocol=protocol, seeds=seeds, limit=limit, max_jobs=max_jobs, **kwargs)
+
+
+def _build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str = "nb201",
                 name: str | None = None, limit: int | None = None, workers: int = 1,
                 dask_scheduler: str | None = None, progress: bool | None = None,
                 max_jobs: int | None = None, group_seeds: bool = True, log=print) -> dict:
@@ -186,14 +288,8 @@ def build_table(out: str | os.PathLike, *, protocol, seeds=(0, 1, 2), space: str
     parts.mkdir(parents=True, exist_ok=True)
     meta_path = parts / "build.json"
     meta = {"protocol": protocol.to_dict(), "seeds": plan.seeds, "space": sp.name, "limit": limit}
-    if meta_path.exists():
-        old = json.loads(meta_path.read_text())
-        if {k: old.get(k) for k in meta} != meta:
-            raise NasbenchError(f"{parts} belongs to a build with another protocol, seeds, space or "
-                                "limit; use another --out or delete that folder")
-    else:
-        meta_path.write_text(json.dumps(meta, sort_keys=True))
-    moved = _explode_existing(out, parts, plan)
+    _check_journal(parts, meta_path, meta, plan)
+    moved = _explode_existing(out, parts, plan, protocol)
     jobs = plan.jobs if not group_seeds else [(k, s) for k in plan.keys for s in plan.seeds]
     todo = [(k, s) for k, s in jobs if not (parts / _part_name(k, s)).exists()]
     total_jobs = len(plan.jobs)
@@ -244,6 +340,22 @@ def _resolution(plan: BuildPlan, arrays: dict, present: np.ndarray) -> dict:
     return {k: (round(x, 4) if isinstance(x, float) else x) for k, x in res.items()}
 
 
+def _check_part(path: Path, r: dict, epochs: int) -> None:
+    """A journal entry fits this build: every curve has one finite-or-NaN float per epoch of
+    the protocol, every static value is one number (else it came from another build)."""
+    for m in PART_METRICS:
+        a = r.get(m)
+        if a is None or a.shape != (epochs,) or a.dtype.kind != "f":
+            got = "missing" if a is None else f"{a.dtype} {a.shape}"
+            raise NasbenchError(f"journal entry {path} does not fit this build ({m} is {got}, the protocol has "
+                                f"{epochs} epochs): it comes from another build; delete it (or the journal "
+                                "folder) and rerun")
+    for m in PART_STATIC:
+        a = r.get(m)
+        if a is None or a.shape != () or a.dtype.kind not in "fiu":
+            raise NasbenchError(f"journal entry {path} is damaged ({m} is not one number); delete it and rerun")
+
+
 def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
     """Write the table from the journal: every index of a key gets that key's entry."""
     parts = out.with_name(out.name + ".parts")
@@ -262,11 +374,13 @@ def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
                 continue
             try:
                 r = _read_part(p)
-            except (OSError, ValueError, KeyError) as e:
+                same = str(r["key"]) == k and int(r["seed"]) == s
+            except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
                 raise NasbenchError(f"journal entry {p} is damaged ({type(e).__name__}); delete it and "
                                     "rerun the build to retrain that cell") from None
-            if str(r["key"]) != k or int(r["seed"]) != s:
+            if not same:
                 raise NasbenchError(f"journal entry {p} holds another cell; delete it and rerun")
+            _check_part(p, r, E)
             for m in PART_METRICS:
                 arrays[m][idx, c, :] = r[m]
             present[idx, c] = True
@@ -287,7 +401,9 @@ def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
         "note": "cells with the same canonical key share one entry (trained once per seed)",
         "resolution": _resolution(plan, arrays, present),
     }
-    with TableWriter(out, name=name, space=plan.space, dataset=protocol.dataset, provenance=provenance) as w:
+    # replace=True: an existing table at `out` was checked to be this build's (_check_existing_table)
+    with TableWriter(out, name=name, space=plan.space, dataset=protocol.dataset, provenance=provenance,
+                     replace=True) as w:
         sname = str(E)
         w.add_schedule(sname, epochs=E, recorded_epochs=range(1, E + 1), seeds=plan.seeds,
                        protocol=protocol.to_dict())

@@ -1,10 +1,12 @@
 """Writing a table: create the layout, fill it, seal it with per-array checksums and a content hash."""
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -47,18 +49,55 @@ def content_hash(h5, read=None) -> str:
     return h.hexdigest()
 
 
+_REPLACE_ANY = contextvars.ContextVar("nasbench_lab_replace_any_table", default=False)
+
+
+@contextmanager
+def replacing_allowed():
+    """Within this block a writer may replace any file (`nasbench-lab import --force`)."""
+    token = _REPLACE_ANY.set(True)
+    try:
+        yield
+    finally:
+        _REPLACE_ANY.reset(token)
+
+
+def check_replace(path: str, *, space: str, dataset: str, provenance: dict) -> None:
+    """Refuse to replace a file that is not an earlier version of the same table (same space,
+    dataset and source): an unrelated table, a damaged one, or any other file is kept unless
+    replacing is allowed (`replacing_allowed`, i.e. `import --force`)."""
+    if not os.path.lexists(path) or _REPLACE_ANY.get():
+        return
+    from nasbench_lab.tables.table import Table, TableError
+
+    if os.path.isdir(path):
+        raise NasbenchError(f"{path} is a directory; give a table file name ending in .h5")
+    try:
+        with Table(path) as t:
+            same = (t.space.name == space and t.dataset == dataset
+                    and t.provenance.get("source") == provenance.get("source"))
+            what = f"a table of {t.space.name}/{t.dataset} from {t.provenance.get('source', 'a build')!r}"
+    except TableError:
+        same, what = False, "not a readable table"
+    if not same:
+        raise NasbenchError(f"{path} exists and is {what}; writing {space}/{dataset} would replace it: "
+                            "give another --out, move it away, or pass --force to replace it")
+
+
 class TableWriter:
     """Create a table file. Write to `path + '.tmp'`; `close()` seals and renames it, so a
     half-written table never sits at the final path."""
 
     def __init__(self, path: str | os.PathLike, *, name: str, space: SearchSpace, dataset: str,
-                 provenance: dict | None = None):
+                 provenance: dict | None = None, replace: bool = False):
         import h5py
 
         self.path = os.fspath(path)
         self.tmp = self.path + ".tmp"
         self.space = space
         self.n_archs = space.size
+        if not replace:
+            check_replace(self.path, space=space.name, dataset=dataset, provenance=provenance or {})
         try:
             self._h5 = h5py.File(self.tmp, "w")
         except OSError as e:
