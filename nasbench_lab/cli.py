@@ -343,13 +343,6 @@ def _command_word(argv) -> str | None:
     return next((str(a) for a in args if not str(a).startswith("-")), None)
 
 
-def main(argv=None) -> int:
-    parser = build_parser(_command_word(argv))
-    try:
-        return int(args.func(args) or 0)
-    except NasbenchError as e:
-        print(f"nasbench-lab: error: {e}", file=sys.stderr)
-        return 2
 def _discard_stdout() -> None:
     """Point stdout at /dev/null, so Python's final flush does not raise on the closed pipe."""
     import os
