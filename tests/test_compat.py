@@ -250,3 +250,18 @@ def test_on_a_converted_nats_release(nats_api):
     assert api.find_best("cifar10-valid", "x-valid", flop_max=10.5, hp="12")[0] == 0
     train = api.query_by_index(6111, "cifar10-valid", hp="12")[777].get_train(3)
     assert train["accuracy"] == pytest.approx(_value(6111, "cifar10-valid", "12", 777, 0, 3), abs=1e-4)
+
+
+def test_the_nats_style_walk_through_runs(capsys):
+    """analysis/nats_style_search.py: README calls vs the exports, hidden vs explicit clock."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "analysis" / "nats_style_search.py"
+    out = runpy.run_path(str(script))["main"](20)
+    if out["export"]:
+        for k, v in out["export"].items():
+            assert out["facade"][k] == pytest.approx(v, rel=1e-6), k
+    assert out["overshoot"] > 0 and out["explicit_max"] <= 12000
+    assert 89 < out["hidden_test"] < 92 and 89 < out["explicit_test"] < 92
+    assert "every run overshot the budget" in capsys.readouterr().out
