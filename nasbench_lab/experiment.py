@@ -148,28 +148,63 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
         if on_start is not None:
             on_start(store, opened)
         jobs = []
+        serial = workers == 1 and not dask_scheduler
         for t in opened:
             for s in strategies:
                 have = store.stored_runs(t.name, s.name)
                 todo = [r for r in range(runs) if r not in have]
-                for i in range(0, len(todo), chunk):
-                    jobs.append((t.path, s, seed, todo[i:i + chunk], budget, search_schedule,
+                # in this process a run per job (views are cached, so the progress moves by one run);
+                # in worker processes chunks amortise the transfer, small enough to keep them all busy
+                step = 1 if serial else max(1, min(chunk, len(todo) // (8 * max(workers, 1))))
+                for i in range(0, len(todo), step):
+                    jobs.append((t.path, s, seed, todo[i:i + step], budget, search_schedule,
                                  report_schedule, t.content_hash))
         total = sum(len(j[3]) for j in jobs)
+        lines = progress is None and not sys.stderr.isatty()  # a log file: a line now and then
         if progress is None:
-            progress = sys.stderr.isatty()
+            progress = not lines
         t0 = time.perf_counter()
         if total:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total, desc="runs", unit="run", disable=not progress, leave=False)
+            log = _ProgressLines(total, t0) if lines else None
             for chunk_records in parallel_map(_run_chunk, jobs, workers, dask_scheduler):
                 store.save_many(chunk_records)  # one transaction: each run whole or absent
                 bar.update(len(chunk_records))
+                if log is not None:
+                    log.update(len(chunk_records))
             bar.close()
         wall = time.perf_counter() - t0
         results = {(t.name, s.name): store.load(t.name, s.name, runs) for t in opened for s in strategies}
         return store, {"results": results, "wall_seconds": wall, "new_runs": total}
+
+
+class _ProgressLines:
+    """Progress for a log file (stderr not a terminal): a line at every 10% and at least every
+    30 s, with elapsed time and ETA, as `build` does."""
+
+    def __init__(self, total: int, t0: float, every_s: float = 30.0):
+        self.total, self.t0, self.every_s = total, t0, every_s
+        self.done, self.next_share, self.last = 0, 0.1, t0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.perf_counter()
+        share = self.done / self.total
+        if share + 1e-12 < self.next_share and now - self.last < self.every_s and self.done < self.total:
+            return
+        while self.next_share <= share + 1e-12:
+            self.next_share += 0.1
+        self.last = now
+        el = now - self.t0
+        eta = el / self.done * (self.total - self.done)
+        print(f"runs: {self.done}/{self.total} done, {_dur(el)} elapsed, ETA {_dur(eta)}", file=sys.stderr,
+              flush=True)
+
+
+def _dur(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def check_searchable(table: Table, schedule) -> None:

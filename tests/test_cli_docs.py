@@ -131,3 +131,11 @@ def test_piping_into_head_ends_quietly(synthetic_table_path, monkeypatch):
     cmd = f"{sys.executable} -m nasbench_lab.cli info {synthetic_table_path} --json | head -c 1"
     p = subprocess.run(cmd, shell=True, capture_output=True, text=True)
     assert p.stdout == "{" and "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
+
+
+def test_progress_without_a_terminal_is_lines_with_eta(capsys, synthetic_table_path, tmp_path):
+    assert main(["run", "--table", synthetic_table_path, "--strategy", "random", "--runs", "20",
+                 "--budget-queries", "5", "--out", str(tmp_path / "p")]) == 0
+    err = capsys.readouterr().err.splitlines()  # stderr is not a terminal here
+    assert err[-1].startswith("runs: 20/20 done, ") and "ETA" in err[-1]
+    assert 2 <= len(err) <= 11  # at every 10% (runs move one at a time), not per run
