@@ -87,7 +87,7 @@ def cmd_info(args) -> int:
     print(f"  space {d['space']}, dataset {d['dataset']}, {d['n_archs']} architectures")
     print(f"  built by {d['software_version']} on {d['created']}, content hash {d['content_hash'][:16]}")
     for k, v in d["provenance"].items():
-        print(f"  {k}: {v}")
+        print(f"  {k}: {_plain_value(v)}")
     if d["static"]:
         print(f"  static metrics: {', '.join(d['static'])}")
     for name, s in d["schedules"].items():
@@ -99,6 +99,15 @@ def cmd_info(args) -> int:
     if args.check:
         print("  check: " + d["check"])
     return 1 if args.check and d["problems"] else 0
+
+
+def _plain_value(v) -> str:
+    """A provenance value for humans: lists as 'a, b', dicts as 'k=v, k=v' (JSON keeps the structure)."""
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_plain_value(x)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_plain_value(x) for x in v)
+    return "yes" if v is True else "no" if v is False else str(v)
 
 
 def _check_text(d: dict) -> str:
