@@ -73,13 +73,16 @@ def sample_cells(n_cells: int, seed: int = 7) -> list[int]:
     return sorted(picked)
 
 
-def _train(index: int, protocol_dict: dict, seed: int) -> dict:
-    from nasbench_lab.live.trainer import train_architecture
+def _train(index: int, protocol_dict: dict, seeds: list[int]) -> list[dict]:
+    """All missing seeds of one cell in one vectorised pass (bitwise equal to training them
+    one by one, see `train_seeds`)."""
+    from nasbench_lab.live.trainer import train_seeds
 
-    r = train_architecture(NB201.from_index(index), Protocol.from_dict(protocol_dict), seed=seed)
-    d = {k: [float(x) for x in getattr(r, k)] for k in
-         ("valid_acc", "valid_loss", "test_acc", "train_time", "valid_time", "test_time")}
-    return {"index": index, "seed": seed, **d}
+    rs = train_seeds(NB201.from_index(index), Protocol.from_dict(protocol_dict), seeds=seeds)
+    return [{"index": index, "seed": r.seed,
+             **{k: [float(x) for x in getattr(r, k)] for k in
+                ("valid_acc", "valid_loss", "test_acc", "train_time", "valid_time", "test_time")}}
+            for r in rs]
 
 
 def run_candidate(path: Path, protocol: Protocol, cells: list[int], seeds: list[int],
@@ -92,18 +95,19 @@ def run_candidate(path: Path, protocol: Protocol, cells: list[int], seeds: list[
                 done.add((r["index"], r["seed"]))
             except (ValueError, KeyError):
                 continue  # a line cut by a kill: trained again
-    todo = [(i, s) for s in seeds for i in cells if (i, s) not in done]
+    todo = [(i, [s for s in seeds if (i, s) not in done]) for i in cells]
+    todo = [(i, ss) for i, ss in todo if ss]
     if not todo:
         return
     from nasbench_lab.parallel import parallel_map
 
     pd = protocol.to_dict()
     with open(path, "a") as f:
-        for n, r in enumerate(parallel_map(_train, [(i, pd, s) for i, s in todo], workers), 1):
-            f.write(json.dumps(r) + "\n")
+        for n, rs in enumerate(parallel_map(_train, [(i, pd, ss) for i, ss in todo], workers), 1):
+            f.write("".join(json.dumps(r) + "\n" for r in rs))
             f.flush()
-            if n % 50 == 0:
-                print(f"  {protocol.name}: {n}/{len(todo)} trained", flush=True)
+            if n % 20 == 0:
+                print(f"  {protocol.name}: {n}/{len(todo)} cells trained", flush=True)
 
 
 def load(path: Path, cells: list[int], seeds: list[int]):
