@@ -222,8 +222,9 @@ def cmd_run(args) -> int:
         return 0
     v, te = summary["valid"], summary["test"]
     print(f"{strategy} on {table}: {summary['runs']} runs ({res['new_runs']} new) in {wall:.2f} s wall")
-    print(f"  incumbent ({summary['report_schedule']}-epoch schedule): valid {v['mean']:.2f} +- {v['std']:.2f} "
-          f"(median {v['median']:.2f}), test {te['mean']:.2f} +- {te['std']:.2f} (median {te['median']:.2f})")
+    # _num: a table without test accuracy (or runs without a query) has no mean: 'n/a', not a crash
+    print(f"  incumbent ({summary['report_schedule']}-epoch schedule): valid {_num(v['mean'])} +- {_num(v['std'])} "
+          f"(median {_num(v['median'])}), test {_num(te['mean'])} +- {_num(te['std'])} (median {_num(te['median'])})")
     print(f"  {summary['queries_mean']:.1f} queries per run on average; results in {store.dir}")
     return 0
 

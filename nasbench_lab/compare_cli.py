@@ -55,6 +55,20 @@ def _command_line(args) -> str:
     return shlex.join(parts)
 
 
+def _check_reportable(tables: list[str], search_schedule, report_schedule) -> None:
+    """The report compares and plots test accuracy: a table whose report schedule has none
+    (a valid table may omit it) is refused before anything runs or is written."""
+    from nasbench_lab.tables.table import open_table
+
+    for name in tables:
+        with open_table(name) as t:
+            sch = t.schedule(report_schedule if report_schedule is not None else search_schedule)
+            if "test_acc" not in sch.metrics:
+                raise NasbenchError(f"table {t.name!r} has no test accuracy in schedule {sch.name!r}, which "
+                                    "the compare report needs; use `nasbench-lab run` on it, or another "
+                                    "--report-schedule")
+
+
 def cmd_compare(args) -> int:
     from nasbench_lab.cli import _budget, _print_json
     from nasbench_lab.experiment import portable_specs, run_experiment
@@ -71,6 +85,7 @@ def cmd_compare(args) -> int:
     if not 0 < args.alpha < 1:
         raise NasbenchError(f"--alpha must be in (0, 1), got {args.alpha}")
     budget = _budget(args)
+    _check_reportable(tables, args.search_schedule, args.report_schedule)
     manifest = {"command": _command_line(args), "tables": [], "strategies": names, "runs": args.runs,
                 "metric": args.metric, "test": args.test, "alpha": args.alpha, "table_facts": {},
                 "wall_seconds": None}

@@ -103,13 +103,31 @@ def as_int(value, what: str, path: str) -> int:
     return int(value)
 
 
+def text_attr(attrs, key: str, path: str, default: str | None = None) -> str:
+    """A string attribute that is valid text (a flipped byte must not reach a print)."""
+    if key not in attrs and default is not None:
+        return default
+    raw = attrs[key]
+    if isinstance(raw, (bytes, np.bytes_)):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise TableError(f"{path}: attribute {key} is not valid text (UTF-8); {_REBUILD}") from None
+    if not isinstance(raw, str):
+        raise TableError(f"{path}: attribute {key} must be a string, got {type(raw).__name__}; {_REBUILD}")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TableError(f"{path}: attribute {key} is not valid text (UTF-8); {_REBUILD}") from None
+    return raw
+
+
 def json_attr(attrs, key: str, kind: type, path: str, default: str):
     raw = attrs.get(key, default)
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    if not isinstance(raw, str):
+    if not isinstance(raw, (str, bytes, np.bytes_)):
         raise TableError(f"{path}: attribute {key} must be a JSON string, got {type(raw).__name__}; "
                          f"{_REBUILD}")
+    raw = text_attr({key: raw}, key, path)
     try:
         value = json.loads(raw)
     except ValueError as e:

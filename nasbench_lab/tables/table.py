@@ -106,9 +106,10 @@ class Table:
         if version != SCHEMA_VERSION:
             raise TableError(f"{self.path} has table schema version {version}, this nasbench_lab reads "
                              f"version {SCHEMA_VERSION}; re-import or rebuild it with this version")
-        self.name = str(attrs["name"])
-        self.space = get_space(str(attrs["space"]))
-        self.dataset = str(attrs.get("dataset", ""))
+        text = integrity.text_attr
+        self.name = text(attrs, "name", self.path)
+        self.space = get_space(text(attrs, "space", self.path))
+        self.dataset = text(attrs, "dataset", self.path, "")
         self.n_archs = integrity.as_int(attrs["n_archs"], "n_archs", self.path)
         if hasattr(self.space, "for_table"):  # a space whose index lives in the file (NB101)
             self.space = self.space.for_table(self._h5, self.n_archs)
@@ -119,12 +120,12 @@ class Table:
             raise TableError(f"{self.path}: n_archs is {self.n_archs} but space {self.space.name} has "
                                  f"{size} architectures; re-import or rebuild it")
         self.provenance = integrity.json_attr(attrs, "provenance", dict, self.path, "{}")
-        self.content_hash = str(attrs.get("content_hash", ""))
+        self.content_hash = text(attrs, "content_hash", self.path, "")
         if not self.content_hash:
             raise TableError(f"{self.path}: the table has no content hash (it was never sealed); "
                                  "re-import or rebuild it")
-        self.software_version = str(attrs.get("software_version", ""))
-        self.created = str(attrs.get("created", ""))
+        self.software_version = text(attrs, "software_version", self.path, "")
+        self.created = text(attrs, "created", self.path, "")
         # sealed per array: the checksums must add up to the content hash (else verified in full)
         self._digests = (integrity.stored_digests(self._h5, self.path, self.content_hash)
                          if attrs.get("hash_scheme") == integrity.HASH_SCHEME else None)
