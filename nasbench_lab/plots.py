@@ -233,6 +233,14 @@ A12_COLORS = ("#542788", "#8073ac", "#b2abd2", "#f7f7f7", "#fdb863", "#e08214", 
 NS_COLOR = "#ececec"
 
 
+def _a12_color(a12: float) -> str:
+    """The colour of A12's Vargha-Delaney bin, by `stats.a12_magnitude` (the report's label)."""
+    from nasbench_lab.stats import a12_magnitude
+
+    i = {"negligible": 3, "small": 4, "medium": 5, "large": 6}[a12_magnitude(a12)]
+    return A12_COLORS[6 - i if a12 < 0.5 else i]
+
+
 def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: float = 0.05,
                          title: str | None = None, figsize=None, path=None) -> Figure:
     """Effect size and significance of `stats.pairwise_tests` records (dataclasses or their
@@ -270,6 +278,8 @@ def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: 
         figsize = (side + 2.2, side + 0.9)
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
+    from nasbench_lab.stats import format_a12
+
     cmap = ListedColormap(A12_COLORS)
     norm = BoundaryNorm(A12_BOUNDS, cmap.N)
     fig = _new_figure(figsize)
@@ -284,14 +294,15 @@ def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: 
                     continue
                 pv, v = p[i, j], a12[j, i]  # A12(column, row)
                 sig = not np.isnan(pv) and pv < alpha
-                face = cmap(norm(v)) if sig and not np.isnan(v) else NS_COLOR
+                face = _a12_color(v) if sig and not np.isnan(v) else NS_COLOR
                 ax.add_patch(Rectangle((ci - 0.5, ri - 0.5), 1, 1, facecolor=face,
                                        edgecolor="white", linewidth=1.5))
                 if np.isnan(pv) or np.isnan(v):
                     ax.text(ci, ri, "n/a", ha="center", va="center", color="0.45", fontsize=fs)
                     continue
-                lum = (0.299 * face[0] + 0.587 * face[1] + 0.114 * face[2]) if sig else 1.0
-                ax.text(ci, ri, f"A12={v:.2f}\n{_p_label(pv, 1e-99)}", ha="center", va="center",
+                rgb = matplotlib.colors.to_rgb(face)
+                lum = (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) if sig else 1.0
+                ax.text(ci, ri, f"A12={format_a12(v)}\n{_p_label(pv, 1e-99)}", ha="center", va="center",
                         fontsize=fs, color=("black" if lum > 0.5 else "white") if sig else "0.4",
                         fontweight="bold" if sig else "normal")
         ax.set_xlim(-0.5, k - 1.5)

@@ -35,7 +35,7 @@ from nasbench_lab import NasbenchError
 __all__ = [
     "time_grid", "anytime_curves", "regret", "curve_band", "final_values",
     "bootstrap_ci", "summarize", "summary_table",
-    "vargha_delaney_a12", "a12_magnitude", "holm", "PairwiseResult", "pairwise_tests",
+    "vargha_delaney_a12", "a12_magnitude", "format_a12", "holm", "PairwiseResult", "pairwise_tests",
     "average_ranks", "FriedmanResult", "friedman", "nemenyi_q", "nemenyi_cd", "cd_groups",
 ]
 
@@ -318,6 +318,20 @@ def a12_magnitude(a12: float) -> str:
     if d >= 0.56:
         return "small"
     return "negligible"
+
+
+def format_a12(a12: float) -> str:
+    """A12 with 2 decimals, or 3 where 2 would put it past a magnitude threshold its label is
+    not past (0.7098 is 'medium': '0.709', not '0.71'), so the number and the label agree."""
+    if a12 is None or math.isnan(a12):
+        return "n/a"
+    label = a12_magnitude(a12)
+    for nd in (2, 3):
+        text = f"{a12:.{nd}f}"
+        if a12_magnitude(float(text)) == label:
+            return text
+    step = 1000.0  # truncate toward 0.5 at 3 decimals: stays inside the label's band
+    return f"{(math.floor(a12 * step) if a12 > 0.5 else math.ceil(a12 * step)) / step:.3f}"
 
 
 def holm(pvalues) -> np.ndarray:

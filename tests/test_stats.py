@@ -383,3 +383,11 @@ def test_cd_groups():
     assert S.cd_groups(ranks, 1.8) == [("a", "b", "c"), ("c", "d", "e")]
     assert S.cd_groups(ranks, 0.1) == []
     assert S.cd_groups(ranks, 10) == [("a", "b", "c", "d", "e")]
+
+
+@pytest.mark.parametrize("a12,text", [(0.7098, "0.709"), (0.71, "0.71"), (0.5, "0.50"), (0.2903, "0.291"),
+                                      (0.5599, "0.559"), (0.81234, "0.81"), (float("nan"), "n/a")])
+def test_format_a12_never_contradicts_its_label(a12, text):
+    assert S.format_a12(a12) == text
+    if text != "n/a":
+        assert S.a12_magnitude(float(text)) == S.a12_magnitude(a12)

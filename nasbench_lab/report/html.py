@@ -10,6 +10,7 @@ import html
 from pathlib import Path
 
 from nasbench_lab.report.format import budget_text, fmt, fmt_p, p_eq, pct
+from nasbench_lab.stats import format_a12
 from nasbench_lab.report.manifest import LEVEL, SUMMARY_JSON
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -130,7 +131,7 @@ def _table_section(t, tab, figs):
     missing = ", ".join(f"{s} {tab['final'][s]['test']['n_missing']}" for s in tab["ranking"]
                         if tab["final"][s]["test"]["n_missing"])
     pairs = [{"a": r["a"], "b": r["b"], "n": f"{r['n_a']}/{r['n_b']}", "statistic": fmt(r["statistic"], 1),
-              "p": fmt_p(r["p"]), "p_holm": fmt_p(r["p_holm"]), "a12": fmt(r["a12"]), "magnitude": r["magnitude"],
+              "p": fmt_p(r["p"]), "p_holm": fmt_p(r["p_holm"]), "a12": format_a12(r["a12"]), "magnitude": r["magnitude"],
               "winner": r["winner"],
               "result": (f"{r['a']} better" if r["winner"] else
                          "not enough runs" if r["p"] is None else "not significant")}

@@ -96,7 +96,7 @@ def verdict_line(table: str, r, final: dict, metric: str, alpha: float) -> str:
     if _isnan(d["p"]):
         return f"{table}: not enough runs to compare {a} and {b}."
     ma, mb = final[a][metric]["median"], final[b][metric]["median"]
-    facts = (f"median final {word} accuracy {_fmt(ma)}% vs {_fmt(mb)}%; A12({a}, {b}) = {d['a12']:.2f}, "
+    facts = (f"median final {word} accuracy {_fmt(ma)}% vs {_fmt(mb)}%; A12({a}, {b}) = {st.format_a12(d['a12'])}, "
              f"{d['magnitude']} effect; Holm-adjusted p {_p_eq(d['p_holm'])}")
     if d["winner"] is None:
         return f"{table}: no significant difference between {a} and {b} ({facts} >= {alpha:g})."
@@ -138,8 +138,9 @@ def table_ranking(table: str, order: list[str], pairs: list[dict], final: dict, 
 
 
 def across_tables(per_table: dict, tables, strategies, metric: str, alpha: float) -> dict:
-    """Average ranks (by mean final metric per table), Friedman and Nemenyi CD."""
-    mat = np.array([[per_table[t]["final"][s][metric]["mean"] for s in strategies] for t in tables],
+    """Average ranks (by median final metric per table, as the verdict ranks each table),
+    Friedman and Nemenyi CD."""
+    mat = np.array([[per_table[t]["final"][s][metric]["median"] for s in strategies] for t in tables],
                    dtype=float)
     k, n = len(strategies), len(tables)
     out = {"metric": metric, "matrix": {t: {s: mat[i, j] for j, s in enumerate(strategies)}
@@ -181,7 +182,7 @@ def across_tables(per_table: dict, tables, strategies, metric: str, alpha: float
         out["friedman"] = None
         tail = (f"with only {k} strategies the Friedman test does not apply; Nemenyi critical difference "
                 f"CD = {cd:.2f}: {nem}")
-    out["plain"] = f"Across {n} tables (average rank by mean final {metric} accuracy, 1 = best): {rank_txt}; {tail}."
+    out["plain"] = f"Across {n} tables (average rank by median final {metric} accuracy, 1 = best): {rank_txt}; {tail}."
     return out
 
 
