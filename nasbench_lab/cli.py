@@ -77,6 +77,9 @@ def cmd_info(args) -> int:
         opened = time.perf_counter() - t0
         d = t.describe()
         d["open_ms"] = round(opened * 1e3, 2)
+        from nasbench_lab.tables.resolution import table_resolution
+
+        d["resolution"] = {name: table_resolution(t, name) for name in d["schedules"]}
         if args.check:
             d["problems"] = t.check()
             d["check"] = _check_text(d)
@@ -87,7 +90,8 @@ def cmd_info(args) -> int:
     print(f"  space {d['space']}, dataset {d['dataset']}, {d['n_archs']} architectures")
     print(f"  built by {d['software_version']} on {d['created']}, content hash {d['content_hash'][:16]}")
     for k, v in d["provenance"].items():
-        print(f"  {k}: {_plain_value(v)}")
+        if k != "resolution":  # shown per schedule below, computed from the data
+            print(f"  {k}: {_plain_value(v)}")
     if d["static"]:
         print(f"  static metrics: {', '.join(d['static'])}")
     for name, s in d["schedules"].items():
@@ -96,6 +100,10 @@ def cmd_info(args) -> int:
               f"{s['missing_entries']:,} missing; "
               f"best mean valid acc {_num(s['best_valid_acc_mean'])}; costs: {'yes' if s['has_costs'] else 'no'}")
         print(f"    metrics: {', '.join(s['metrics'])}")
+        from nasbench_lab.tables.resolution import describe
+
+        r = d["resolution"][name]
+        print(f"    resolution (over {r.get('n_cells', 0):,} distinct entries with every seed): {describe(r)}")
     if args.check:
         print("  check: " + d["check"])
     return 1 if args.check and d["problems"] else 0

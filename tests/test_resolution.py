@@ -56,3 +56,17 @@ def test_shipped_small_table_resolution_and_noise_note():
     assert r["seed_noise"] > 1.0          # three short epochs: several points of seed noise
     assert below_noise(0.5, r) and not below_noise(50.0, r)
     assert "seed noise" in describe(r)
+
+
+def test_info_shows_the_resolution_of_every_schedule(capsys):
+    import json
+
+    from nasbench_lab.cli import main
+
+    assert main(["info", "nb201-3ops-small"]) == 0
+    out = capsys.readouterr().out
+    assert "resolution (over" in out and "seed noise" in out and "top-half Spearman" in out
+    assert main(["info", "nb201-3ops-small", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    (r,) = d["resolution"].values()
+    assert r["n_seeds"] == 3 and r["seed_noise"] > 0
