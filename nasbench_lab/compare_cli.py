@@ -3,7 +3,8 @@
 compare  runs (or reuses) N seeded runs of every strategy on every table through
          `experiment.run_experiment` (joblib processes or a Dask cluster; each run stored as it
          finishes, so a killed compare resumes where it stopped), then writes DIR/report.html
-         and DIR/summary.json and prints the results table and one verdict line per pair.
+         and DIR/summary.json and prints the ranking per table (median, group letters) and the
+         significant pairs.
 report   recomputes DIR/summary.json and DIR/report.html from the stored runs, without
          running anything.
 """
