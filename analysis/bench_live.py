@@ -263,6 +263,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=1,
                     help="interleaved repetitions per training; the fastest of each is kept")
     ap.add_argument("--quality-only", action="store_true", help="skip the speed comparison")
+    ap.add_argument("--profile", action="store_true",
+                    help="also print where the time of a training goes, per layer kind, on "
+                         "both paths (two archs)")
     ap.add_argument("--no-quality", action="store_true", help="skip the quality study")
     ap.add_argument("--sample", type=int, default=30, help="quality: random canonical keys")
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".txt")))
@@ -290,12 +293,18 @@ def main(argv=None) -> int:
     say(f"protocol: {protocol.to_dict()}")
     if not args.quality_only:
         speed(args, protocol, say)
+        if args.profile:
+            say("")
+            profile(args, protocol, say)
         if args.candidate:
             cand = protocol.replace(name=protocol.name + "+candidate", **CANDIDATE)
             load_data(cand)
             say("")
             say(f"protocol: {cand.to_dict()}")
             speed(args, cand, say)
+            if args.profile:
+                say("")
+                profile(args, cand, say)
     if not args.no_quality:
         say("")
         quality(args, say)
@@ -365,6 +374,70 @@ def speed(args, protocol, say) -> None:
     say(f"final test accuracy, numpy minus torch (seed {seeds[0]}): mean {d.mean():+.2f}, "
         f"mean |diff| {np.abs(d).mean():.2f}, max |diff| {np.abs(d).max():.2f} points")
     say(f"blas: {[(i.get('internal_api'), i.get('num_threads')) for i in threadpool_info()]}")
+
+
+def profile(args, protocol, say) -> None:
+    """Where the CPU time of one training goes, per layer kind (forward and backward,
+    train and eval passes together), on the single-seed and on the seed-batched path."""
+    from collections import Counter
+
+    from threadpoolctl import threadpool_limits
+
+    from nasbench_lab.live import layers as ly
+    from nasbench_lab.live import seedbatch as sb
+
+    classes = [ly.Conv, ly.BatchNorm, ly.ReLU, ly.AvgPool3, ly.AvgPool2, ly.GlobalAvgPool,
+               ly.Linear, sb.SeedConv, sb.SeedBatchNorm, sb.SeedAvgPool3, sb.SeedAvgPool2,
+               sb.SeedGlobalAvgPool, sb.SeedLinear]
+    spent: Counter = Counter()
+    saved = []
+
+    def wrap(cls, name):
+        f = cls.__dict__[name]
+        kind = cls.__name__.removeprefix("Seed") + (".fwd" if name == "forward" else ".bwd")
+
+        def timed(self, *a, **k):
+            c = time.process_time()
+            try:
+                return f(self, *a, **k)
+            finally:
+                spent[kind] += time.process_time() - c
+        saved.append((cls, name, f))
+        setattr(cls, name, timed)
+
+    for cls in classes:
+        for name in ("forward", "backward"):
+            if name in cls.__dict__:
+                wrap(cls, name)
+    seeds = list(args.seeds)
+    S = len(seeds)
+    try:
+        with threadpool_limits(limits=1):
+            for arch in ARCHS[:2]:
+                say(f"profile {NB201.canonical_key(NB201.from_string(arch))[:60]} "
+                    f"({protocol.name}), CPU seconds per training")
+                cols = {}
+                for path in ("single", "batched"):
+                    spent.clear()
+                    c = time.process_time()
+                    rs = ([train_architecture(arch, protocol, s) for s in seeds]
+                          if path == "single" else train_seeds(arch, protocol, seeds))
+                    total = (time.process_time() - c) / S
+                    ev = np.mean([r.valid_time.sum() + r.test_time.sum() for r in rs])
+                    cols[path] = (total, ev, {k: v / S for k, v in spent.items()})
+                kinds = sorted(set(cols["single"][2]) | set(cols["batched"][2]),
+                               key=lambda k: -cols["single"][2].get(k, 0))
+                say(f"  {'':18s} {'single':>7s} {'batched':>7s}")
+                say(f"  {'total':18s} {cols['single'][0]:7.3f} {cols['batched'][0]:7.3f}")
+                say(f"  {'eval passes (wall)':18s} {cols['single'][1]:7.3f} {cols['batched'][1]:7.3f}")
+                for k in kinds:
+                    say(f"  {k:18s} {cols['single'][2].get(k, 0):7.3f} "
+                        f"{cols['batched'][2].get(k, 0):7.3f}")
+                rest = [cols[p][0] - sum(cols[p][2].values()) for p in ("single", "batched")]
+                say(f"  {'outside layers':18s} {rest[0]:7.3f} {rest[1]:7.3f}")
+    finally:
+        for cls, name, f in saved:
+            setattr(cls, name, f)
 
 
 if __name__ == "__main__":
