@@ -2,6 +2,7 @@
 
 Usage: python analysis/bench_strategies.py [--runs 500] [--workers 2] [--overhead-runs 20]
                                            [--strategies a,b,...] [--skip-throughput]
+                                           [--plain-runs 200] [--protocol-runs 500] [--skip-protocol]
 
 1. Throughput: `runs` runs x {random, rea, reinforce} under NAS-Bench-201's protocol
    (search schedule 12, report schedule 200, 12,000 simulated seconds) with `workers`
@@ -12,8 +13,19 @@ Usage: python analysis/bench_strategies.py [--runs 500] [--workers 2] [--overhea
    update), the full runner with each strategy, and the time spent inside the strategy's
    own ask() and tell(); ratios to the bare loop.
 
-The NB201 table is imported from ../shared/nb201 into a temporary folder; without that
-folder the script says so and exits (status 0).
+3. Against plain numpy (`--plain-runs`, default 200), in one process, side by side: random
+   search and regularized evolution through the runner (`run_search`, what `nasbench-lab run`
+   does per run) against analysis/plain_nb201.py's implementations of the same algorithms on
+   the same arrays; the trajectories are checked to be identical, then the per-query CPU
+   times and their ratio are printed (target <= 1.5x).
+4. The whole protocol (`--protocol-runs`, default 500), process start included: the plain
+   script (python analysis/plain_nb201.py: CSV parsing, 500 random + 500 evolution runs) against
+   `nasbench-lab run` for random and for rea (two processes, results stored) and against one
+   `nasbench-lab compare --strategies random,rea` (one process, results stored, report written);
+   wall and CPU seconds (children's user+sys) and ratios (target <= 1.5x).
+
+Runs on the shipped NB201 table nb201-cifar10-valid; part 4 needs ../shared/nb201 for the
+plain script's CSVs and is skipped without it.
 """
 from __future__ import annotations
 
@@ -129,6 +141,93 @@ def overhead(path: str, runs: int, strategies: list[str]) -> None:
               f"{inside / q / bare:8.1f} {q / runs:12.1f}")
 
 
+def against_plain(path: str, runs: int, repeats: int = 5) -> None:
+    """Part 3: runner vs plain numpy, same algorithm, same arrays, identical trajectories."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import plain_nb201 as plain
+
+    from nasbench_lab.runner import Budget, SearchView, run_search
+    from nasbench_lab.spaces.finite import enumeration
+    from nasbench_lab.tables import Table
+
+    view = SearchView(Table(path), "12", "200")
+    en = enumeration(view.table.space)
+    data = {"index_of": en.index, "canon": en.canon_list,
+            "valid": view.metrics["valid_acc"][:, 0, -1].tolist(),
+            "train_time": view.metrics["train_time"][:, 0, -1].tolist(),
+            "valid_time": view.metrics["valid_time"][:, 0, -1].tolist(),
+            "report_valid": view.report_valid_list, "report_test": view.report_test_list}
+    budget = Budget(seconds=12000)
+    print(f"\n== against plain numpy, {runs} runs each x {repeats}, one process, CPU time (NB201 protocol)")
+    print(f"  {'strategy':10s} {'runner us/q':>12s} {'plain us/q':>11s} {'ratio':>7s} {'median ratio':>13s} "
+          f"{'queries':>8s}  trajectories")
+    for name, fn in (("random", plain.random_search), ("rea", plain.evolution)):
+        # a busy machine: alternate runner and plain on chunks of 20 runs, `repeats` times, and
+        # report the summed CPU time of each and the median of the per-chunk ratios
+        t_runner = t_plain = 0.0
+        ratios = []
+        for rep in range(repeats):
+            for lo in range(0, runs, 20):
+                ids = range(lo, min(lo + 20, runs))
+                t0 = time.process_time()
+                recs_c = [run_search(view.table, name, seed=0, run=r, budget=budget, view=view) for r in ids]
+                t1 = time.process_time()
+                trajs_c = [fn(data, plain._rng(0, r), 12000.0) for r in ids]
+                t2 = time.process_time()
+                t_runner += t1 - t0
+                t_plain += t2 - t1
+                ratios.append((t1 - t0) / (t2 - t1))
+                if rep == 0:
+                    recs = recs_c if lo == 0 else recs + recs_c
+                    trajs = trajs_c if lo == 0 else trajs + trajs_c
+        t_runner /= repeats
+        t_plain /= repeats
+        same = all(rec.time.tolist() == t[0] and rec.arch.tolist() == t[1] and rec.cost.tolist() == t[2]
+                   and rec.valid.tolist() == t[3] and rec.incumbent.tolist() == t[4]
+                   and rec.incumbent_test.tolist() == t[6] for rec, t in zip(recs, trajs))
+        q = sum(r.n_queries for r in recs)
+        print(f"  {name:10s} {t_runner / q * 1e6:12.2f} {t_plain / q * 1e6:11.2f} {t_runner / t_plain:7.2f} "
+              f"{float(np.median(ratios)):13.2f} {q:8d}  {'identical' if same else 'DIFFER'}")
+
+
+def _timed(cmd: list[str]) -> tuple[float, float, str]:
+    import resource
+    import subprocess
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), out
+
+
+def protocol(runs: int, tmp: str) -> None:
+    """Part 4: the whole 500+500-run protocol as processes, plain script vs nasbench-lab."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    shared = os.path.join(here, "..", "..", "shared", "nb201")
+    if not os.path.isfile(os.path.join(shared, "nb201_12ep.csv")):
+        print("\n== protocol: ../shared/nb201 is absent (the plain script's CSVs); skipped")
+        return
+    lab = os.path.join(os.path.dirname(sys.executable), "nasbench-lab")
+    common = ["--table", "nb201-cifar10-valid", "--runs", str(runs), "--seed", "0", "--budget-seconds", "12000",
+              "--search-schedule", "12", "--report-schedule", "200"]
+    print(f"\n== whole protocol, {runs} random + {runs} rea runs, process start included")
+    plain = _timed([sys.executable, os.path.join(here, "plain_nb201.py"), shared, "--runs", str(runs)])
+    runs2 = [_timed([lab, "run", "--strategy", s, *common, "--out", os.path.join(tmp, f"proto-{s}")])
+             for s in ("random", "rea")]
+    two = (sum(r[0] for r in runs2), sum(r[1] for r in runs2))
+    cmp_ = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")])
+    again = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")])
+    print(f"  {'':44s} {'wall s':>7s} {'CPU s':>7s} {'x plain (wall, CPU)':>20s}")
+    for label, (w, c) in (("plain numpy script (CSV)", plain[:2]), ("nasbench-lab run random + run rea", two),
+                          ("nasbench-lab compare random,rea (+ report)", cmp_[:2]),
+                          ("  the same compare again (all runs stored)", again[:2])):
+        print(f"  {label:44s} {w:7.2f} {c:7.2f} {w / plain[0]:9.2f} {c / plain[1]:9.2f}")
+    print("  plain:  " + " | ".join(line.strip() for line in plain[2].splitlines()[:2]))
+    print("  runner: " + " | ".join(r[2].splitlines()[1].strip() for r in runs2))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=500)
@@ -136,18 +235,23 @@ def main(argv=None) -> int:
     ap.add_argument("--overhead-runs", type=int, default=20)
     ap.add_argument("--strategies", default=None, help="comma-separated (default: all registered)")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--plain-runs", type=int, default=200)
+    ap.add_argument("--protocol-runs", type=int, default=500)
+    ap.add_argument("--skip-protocol", action="store_true")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="bench-strategies-")
     path = nb201_table(tmp)
-    if path is None:
-        print("../shared/nb201 is absent (the NAS-Bench-201 CSV exports): nothing to benchmark; skipping.")
-        return 0
     from nasbench_lab.strategies import strategy_names
 
     if not args.skip_throughput:
         throughput(path, args.runs, args.workers, tmp)
     names = args.strategies.split(",") if args.strategies else strategy_names()
-    overhead(path, args.overhead_runs, names)
+    if args.overhead_runs:
+        overhead(path, args.overhead_runs, names)
+    if args.plain_runs:
+        against_plain(path, args.plain_runs)
+    if not args.skip_protocol:
+        protocol(args.protocol_runs, tmp)
     return 0
 
 

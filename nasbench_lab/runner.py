@@ -55,6 +55,11 @@ TRAJECTORY = {
 }
 
 
+_EMPTY = {k: np.zeros(0, dtype=dt) for k, dt in TRAJECTORY.items()}  # shared; columns are replaced, never written
+for _a in _EMPTY.values():
+    _a.flags.writeable = False
+
+
 @dataclass(eq=False)
 class RunRecord:
     """One finished run: metadata and the full trajectory, one numpy array per column of
@@ -73,7 +78,7 @@ class RunRecord:
     def __post_init__(self):
         for k, dt in TRAJECTORY.items():
             v = getattr(self, k)
-            setattr(self, k, np.zeros(0, dtype=dt) if v is None else np.asarray(v, dtype=dt))
+            setattr(self, k, _EMPTY[k] if v is None else np.asarray(v, dtype=dt))
 
     @property
     def n_queries(self) -> int:
@@ -91,7 +96,9 @@ class RunRecord:
         for k, dt in TRAJECTORY.items():
             add = columns[k]
             if len(add):
-                setattr(self, k, np.concatenate([getattr(self, k), np.asarray(add, dtype=dt)]))
+                old = getattr(self, k)
+                new = np.asarray(add, dtype=dt)
+                setattr(self, k, np.concatenate([old, new]) if len(old) else new)
 
     def to_dict(self) -> dict:
         """Plain Python values (JSON-ready): meta and one list per trajectory column."""
@@ -104,6 +111,8 @@ class RunRecord:
 
 #: the search metrics run_loop reads per query, packed in this order in SearchView.packed
 _NEG_INF = float("-inf")
+ROWS_MAX = 1_000_000  # packed values up to which SearchView keeps them as nested lists too
+_new, _set_dict = object.__new__, object.__setattr__
 PACKED = ("valid_acc", "valid_loss", "train_acc", "train_loss", "train_time", "valid_time")
 
 
@@ -140,8 +149,15 @@ class SearchView:
         self.present_cols = np.argsort(~present, axis=1, kind="stable").tolist()
         self.report_valid_list = np.asarray(self.report_valid, dtype=float).tolist()
         self.report_test_list = np.asarray(self.report_test, dtype=float).tolist()
+        self.report_arrays = (np.asarray(self.report_valid_list), np.asarray(self.report_test_list))
+        # small tables (NB201's 15,625 x 1 seed x 1 epoch) also as nested lists: the cheapest read
+        self.rows = self.packed.tolist() if self.packed.size <= ROWS_MAX else None
         en = enumeration(table.space)
         self.enumeration = en if en is not None and en.size == table.n_archs else None
+        # with at most one seed column per arch the noise stream cannot change a seed choice
+        self.epoch_index = {e: i for i, e in enumerate(self.search.recorded_epochs)}
+        self.needs_noise = bool(present.sum(axis=1).max(initial=0) > 1)
+        self._no_noise = np.zeros(table.n_archs)
 
     def seed_column(self, idx: int, u: float) -> int:
         cols = np.flatnonzero(self.present[idx])
@@ -161,7 +177,8 @@ def run_search(table: Table, strategy, *, seed: int, run: int = 0, budget: Budge
     cls = strategy if isinstance(strategy, type) else get_strategy(strategy)
     strategy = cls.name or cls.__name__
     strategy_ss, noise_ss = np.random.SeedSequence([int(seed), int(run)]).spawn(2)
-    noise_u = np.random.default_rng(noise_ss).random(table.n_archs)
+    # (skipped where every arch has one seed column: the draw could not change anything)
+    noise_u = np.random.default_rng(noise_ss).random(table.n_archs) if view.needs_noise else view._no_noise
     context = SearchContext(space=table.space, fidelities=view.search.recorded_epochs,
                             max_queries=budget.queries, max_seconds=budget.seconds)
     strat = cls(context, np.random.default_rng(strategy_ss), **(params or {}))
@@ -185,14 +202,13 @@ def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, recor
     and appended to `record` as arrays when the loop ends (also when it raises)."""
     space = view.table.space
     en = view.enumeration
-    by_choices, archs = (en.index, en.archs) if en is not None else ({}, ())
+    archs = en.archs if en is not None else ()
     search = view.search
     epochs = search.recorded_epochs
-    ep_index = {e: i for i, e in enumerate(epochs)}
+    ep_index = view.epoch_index
     last = len(epochs) - 1
-    packed, tt = view.packed, view.metrics["train_time"]
+    packed, rows, tt = view.packed, view.rows, view.metrics["train_time"]
     n_present, present_cols = view.n_present, view.present_cols
-    rv, rt = view.report_valid_list, view.report_test_list
     has_costs = view.has_costs
     max_q, max_s = budget.queries, budget.seconds
     trained: dict[int, tuple[int, int]] = {}  # idx -> (seed column, furthest epoch index)
@@ -207,7 +223,7 @@ def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, recor
             if sc > best_s:
                 best_s, best_i = sc, idx
     done = record.n_queries
-    T, A, E, C, V, I, IV, IT = [], [], [], [], [], [], [], []
+    T, A, E, C, V, I = [], [], [], [], [], []
     wall0 = _time.perf_counter()
     try:
         while max_q is None or done + len(T) < max_q:
@@ -218,11 +234,11 @@ def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, recor
                 raise NasbenchError(f"strategy {record.meta['strategy']!r} returned {type(ask).__name__} "
                                     "from ask(); it must return an Ask or None")
             arch = ask.arch
-            try:
-                idx = by_choices[arch.choices]
+            try:  # one of the enumeration's shared objects: its index, no re-validation
+                idx = arch._index
                 if archs[idx] is not arch:
                     raise KeyError
-            except (KeyError, TypeError, AttributeError):
+            except (KeyError, TypeError, AttributeError, IndexError):
                 arch = space.check(arch)
                 idx = space.to_index(arch)
             ep = ask.epoch
@@ -242,8 +258,12 @@ def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, recor
                 col, prev = present_cols[idx][min(int(noise_u.item(idx) * n), n - 1)], -1
             else:
                 col, prev = state
-            va, vl, ta, tl, tti, vti = packed[idx, col, ei].tolist()
-            train_cost = tti - tt.item(idx, col, prev) if prev >= 0 else tti
+            if rows is not None:
+                va, vl, ta, tl, tti, vti = rows[idx][col][ei]
+                train_cost = tti - rows[idx][col][prev][4] if prev >= 0 else tti
+            else:
+                va, vl, ta, tl, tti, vti = packed[idx, col, ei].tolist()
+                train_cost = tti - tt.item(idx, col, prev) if prev >= 0 else tti
             cost = (0.0 if train_cost < 0.0 else train_cost) + vti  # NaN stays NaN
             if cost != cost:
                 if has_costs:
@@ -255,7 +275,9 @@ def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, recor
             clock += cost
             trained[idx] = (col, ei if ei > prev else prev)
             epoch = epochs[ei]
-            obs = Observation(arch, epoch, va, vl, ta, tl, cost, clock)
+            obs = _new(Observation)  # Observation(arch, epoch, ...) without the frozen __init__'s
+            _set_dict(obs, "__dict__", {"arch": arch, "epoch": epoch, "valid_acc": va, "valid_loss": vl,
+                                        "train_acc": ta, "train_loss": tl, "cost": cost, "time": clock})
             sc = va if va == va else _NEG_INF  # score(): NaN is the worst
             if sc > best_s or best_i < 0:
                 best_s, best_i = sc, idx
@@ -265,10 +287,9 @@ def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, recor
             C.append(cost)
             V.append(va)
             I.append(best_i)
-            IV.append(rv[best_i])
-            IT.append(rt[best_i])
             strat.tell(ask, obs)
     finally:
-        record.extend({"time": T, "arch": A, "epoch": E, "cost": C, "valid": V, "incumbent": I,
-                       "incumbent_valid": IV, "incumbent_test": IT})
+        inc = np.asarray(I, dtype=np.int64)
+        record.extend({"time": T, "arch": A, "epoch": E, "cost": C, "valid": V, "incumbent": inc,
+                       "incumbent_valid": view.report_arrays[0][inc], "incumbent_test": view.report_arrays[1][inc]})
         record.meta["wall_seconds"] = record.meta.get("wall_seconds", 0.0) + _time.perf_counter() - wall0

@@ -20,7 +20,7 @@ def test_shipped_nb201_classes_equal_a_fresh_derivation():
 def test_nb201_enumeration_matches_the_definitions():
     t0 = time.perf_counter()
     e = enumeration(type(NB201)())  # a fresh space object: built from the shipped files
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # ~0.1 s on an idle machine; generous for a shared one
     inv = _official_order()[1]
     for i in range(0, NB201.size, 7):
         a = NB201.from_index(i)

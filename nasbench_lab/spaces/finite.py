@@ -9,6 +9,7 @@ instead of re-deriving an index or a canonical key:
                     enumerate return these from sample/mutate, and the runner recognises
                     them by identity, so they need no re-validation)
   index[choices]    the index of a choice tuple
+  key_by_choices    the canonical key of a choice tuple
   canon[i]          canonical class of index i (int32 array; `canon_list` the same as a list):
                     equal exactly when the canonical keys are equal
   keys[c]           the canonical key string of class c
@@ -43,6 +44,10 @@ class Enumeration:
         self.canon = np.ascontiguousarray(canon, dtype=np.int32)
         self.canon_list = self.canon.tolist()
         self.keys = list(keys)
+        self.key_by_choices = {a.choices: self.keys[c] for a, c in zip(archs, self.canon_list)}
+        for i, a in enumerate(archs):  # the shared objects carry their index and key (not fields:
+            a.__dict__["_index"] = i   # equality, hashing and repr are the Arch's own)
+            a.__dict__["_key"] = self.keys[self.canon_list[i]]
         self.size = len(archs)
         self._onehot = None
         self._path = None

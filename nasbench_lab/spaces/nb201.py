@@ -177,23 +177,21 @@ class NB201Space(SearchSpace):
 
     def sample(self, rng: np.random.Generator) -> Arch:
         """Uniform choices (the same draws as SearchSpace.sample), as the shared Arch object."""
-        e = self._enum()
+        e = self.__dict__.get("_enumeration") or self._enum()
         return e.archs[e.index[tuple(rng.integers(0, self.n_options, self.n_decisions).tolist())]]
 
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """NAS-Bench-201's mutation: pick a node (1..3), then one of its incoming edges,
         then a different op for that edge."""
         self.check(arch)
-        node = int(rng.integers(1, N_NODES))
-        incoming = _INCOMING[node]
+        incoming = _INCOMING[int(rng.integers(1, N_NODES))]
         e = incoming[int(rng.integers(len(incoming)))]
         new = int(rng.integers(self.n_options - 1))
-        new += new >= arch.choices[e]
-        ch = list(arch.choices)
-        ch[e] = new
-        en = self._enum()
-        i = en.index.get(tuple(ch))
-        return Arch(self.name, tuple(ch)) if i is None else en.archs[i]
+        ch = arch.choices
+        ch = ch[:e] + (new + (new >= ch[e]),) + ch[e + 1:]
+        en = self.__dict__.get("_enumeration") or self._enum()
+        i = en.index.get(ch)
+        return Arch(self.name, ch) if i is None else en.archs[i]
 
     def canonical_key(self, arch: Arch) -> str:
         """Canonical form of the function the cell computes (see `canonical_program`).
@@ -210,11 +208,13 @@ class NB201Space(SearchSpace):
         `python analysis/zero_input_convs.py`, datasets/README.md).
         (Looked up in the precomputed classes; `canonical_program` derives them.)
         """
-        e = self._enum()
-        try:
-            return e.keys[e.canon_list[e.index[self.check(arch).choices]]]
-        except (KeyError, TypeError):
-            return canonical_program(tuple(arch.choices))[0]
+        try:  # the common case first: one of this space's shared objects, which carry their key
+            if arch.space == self.name:
+                return arch._key
+        except AttributeError:
+            pass
+        key = self._enum().key_by_choices.get(self.check(arch).choices)
+        return key if key is not None else canonical_program(tuple(arch.choices))[0]
 
     def canonical_program(self, arch: Arch):
         return canonical_program(self.check(arch).choices)

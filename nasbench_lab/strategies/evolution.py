@@ -33,13 +33,19 @@ class RegularizedEvolution(Strategy):
 
     def ask(self) -> Ask:
         self._asked += 1
-        if len(self.population) < self.params["population"]:
+        pop = self.population
+        if len(pop) < self.params["population"]:
             return Ask(self.space.sample(self.rng))
-        idx = self.rng.choice(len(self.population), self.params["sample_size"], replace=False)
-        parent = max((self.population[i] for i in idx), key=lambda m: m[1])
+        idx = self.rng.choice(len(pop), self.params["sample_size"], replace=False).tolist()
+        parent = max((pop[i] for i in idx), key=_score_of)
         return Ask(self.space.mutate(parent[0], self.rng))
 
     def tell(self, ask: Ask, obs: Observation) -> None:
-        self.population.append((ask.arch, score(obs)))
-        if len(self.population) > self.params["population"]:
-            self.population.popleft()
+        pop = self.population
+        pop.append((ask.arch, score(obs)))
+        if len(pop) > self.params["population"]:
+            pop.popleft()
+
+
+def _score_of(member) -> float:
+    return member[1]

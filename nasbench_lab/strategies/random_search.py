@@ -23,13 +23,15 @@ class RandomSearch(Strategy):
         self.seen = SeenKeys(self.space)
 
     def ask(self) -> Ask:
-        arch = self.space.sample(self.rng)
+        space, rng = self.space, self.rng
+        arch = space.sample(rng)
         if self.params["dedup"]:
+            key, seen = space.canonical_key, self.seen.keys  # what `arch in self.seen` does
             for _ in range(self.params["max_tries"]):
-                if arch not in self.seen:
+                if key(arch) not in seen:
                     break
-                arch = self.space.sample(self.rng)
+                arch = space.sample(rng)
         return Ask(arch)
 
     def tell(self, ask: Ask, obs: Observation) -> None:
-        self.seen.add(ask.arch)
+        self.seen.keys.add(self.space.canonical_key(ask.arch))  # self.seen.add(ask.arch)

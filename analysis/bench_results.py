@@ -1,0 +1,123 @@
+"""The results store at scale: N runs of 100 queries written, reopened, loaded and reported.
+
+Usage: python analysis/bench_results.py [--sizes 1000,10000,100000] [--report-max 10000]
+                                        [--chunk 8] [--keep DIR]
+
+For each N: N/2 runs each of 'random' and 'rea' on the shipped nb201-cifar10-valid table
+(NB201 protocol configuration), with synthetic but well-formed trajectories of 100 queries
+(increasing clock to ~12,000 s, uniform architectures, the incumbent the running best of the
+table's 12-epoch validation accuracy, its 200-epoch values from the table), so that every
+check of the store and the report applies. Timed, in one process (wall seconds):
+  write    ResultStore(DIR, config) + save_many in transactions of `chunk` runs (what compare
+           does: one transaction per finished chunk of runs)
+  reopen   ResultStore(DIR) in a fresh object + stored_runs() of both strategies (what a rerun
+           of compare does before deciding that nothing is left to run)
+  load     store.load() of every run as RunRecords (trajectories as numpy arrays)
+  finals   store.finals(): the per-run summary columns only (no trajectories)
+  report   nasbench_lab.report.build_report(DIR): statistics, figures, HTML (N <= report-max)
+and the database's size on disk.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def make_records(n: int, table, config: dict, strategy: str, seed: int, offset: int = 0, q: int = 100):
+    from nasbench_lab.runner import RunRecord
+
+    rng = np.random.default_rng(seed)
+    va = np.asarray(table.lookup("valid_acc", np.arange(table.n_archs), "12"), dtype=float)
+    rv = np.asarray(table.lookup("valid_acc", np.arange(table.n_archs), "200"), dtype=float)
+    rt = np.asarray(table.lookup("test_acc", np.arange(table.n_archs), "200"), dtype=float)
+    cost = rng.uniform(60, 180, (n, q))
+    time_ = np.cumsum(cost, axis=1)
+    arch = rng.integers(0, table.n_archs, (n, q))
+    valid = va[arch]
+    best = np.maximum.accumulate(valid, axis=1)
+    pos = np.where(valid == best, np.arange(q)[None, :], 0)
+    inc = np.take_along_axis(arch, np.maximum.accumulate(pos, axis=1), axis=1)
+    meta0 = {"strategy": strategy, "params": config["strategies"][strategy], "seed": config["seed"],
+             "table": table.name, "table_hash": table.content_hash, "space": table.space.name,
+             "search_schedule": "12", "report_schedule": "200", "budget_seconds": 12000.0,
+             "budget_queries": None, "software_version": config["software_version"], "wall_seconds": 0.002}
+    return [RunRecord({**meta0, "run": offset + i}, time=time_[i], arch=arch[i], epoch=np.full(q, 12),
+                      cost=cost[i], valid=valid[i], incumbent=inc[i], incumbent_valid=rv[inc[i]],
+                      incumbent_test=rt[inc[i]]) for i in range(n)]
+
+
+def one_size(n: int, chunk: int, report: bool, base: str) -> dict:
+    from nasbench_lab.experiment import StrategySpec, experiment_config
+    from nasbench_lab.results import DB, ResultStore
+    from nasbench_lab.runner import Budget
+    from nasbench_lab.tables import Table, builtin_tables
+
+    table = Table(builtin_tables()["nb201-cifar10-valid"])
+    config = experiment_config([table], [StrategySpec("random"), StrategySpec("rea")], 0, Budget(seconds=12000),
+                               "12", "200")
+    out = os.path.join(base, f"n{n}")
+    half = n // 2
+    recs = {s: make_records(half, table, config, s, seed=k) for k, s in enumerate(("random", "rea"))}
+    res = {"runs": 2 * half}
+    t0 = time.perf_counter()
+    store = ResultStore(out, config)
+    for s in recs:
+        for i in range(0, half, chunk):
+            store.save_many(recs[s][i:i + chunk])
+    store.close()
+    res["write"] = time.perf_counter() - t0
+    del recs
+    t0 = time.perf_counter()
+    store = ResultStore(out)
+    have = [store.stored_runs(table.name, s) for s in ("random", "rea")]
+    res["reopen"] = time.perf_counter() - t0
+    assert all(len(h) == half for h in have)
+    t0 = time.perf_counter()
+    loaded = [store.load(table.name, s) for s in ("random", "rea")]
+    res["load"] = time.perf_counter() - t0
+    assert sum(len(x) for x in loaded) == 2 * half and loaded[0][-1].n_queries == 100
+    del loaded
+    t0 = time.perf_counter()
+    fin = [store.finals(table.name, s) for s in ("random", "rea")]
+    res["finals"] = time.perf_counter() - t0
+    res["mean_final_test"] = [float(np.mean(f["test"])) for f in fin]
+    store.close()
+    res["mb"] = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out)
+                    if f.startswith(DB)) / 1e6
+    if report:
+        from nasbench_lab.report import build_report
+
+        t0 = time.perf_counter()
+        build_report(out)
+        res["report"] = time.perf_counter() - t0
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--report-max", type=int, default=10000)
+    ap.add_argument("--chunk", type=int, default=8)
+    ap.add_argument("--keep", default=None, help="write the directories here and keep them")
+    args = ap.parse_args(argv)
+    base = args.keep or tempfile.mkdtemp(prefix="bench-results-")
+    print(f"{'runs':>8s} {'write s':>8s} {'reopen s':>9s} {'load s':>7s} {'finals s':>9s} {'report s':>9s} "
+          f"{'MB':>7s}   (100 queries per run, transactions of {args.chunk} runs)")
+    for n in (int(x) for x in args.sizes.split(",")):
+        r = one_size(n, args.chunk, n <= args.report_max, base)
+        rep = f"{r['report']:9.2f}" if "report" in r else f"{'-':>9s}"
+        print(f"{r['runs']:8d} {r['write']:8.2f} {r['reopen']:9.3f} {r['load']:7.2f} {r['finals']:9.3f} {rep} "
+              f"{r['mb']:7.1f}", flush=True)
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
