@@ -201,7 +201,7 @@ def test_report_of_a_run_directory(synthetic_table_path, tmp_path, capsys):
     s = _strict_json(d / "summary.json")
     assert s["verdicts"] == [] and s["tables"]["synthetic-nb201"]["pairwise"] == []
     assert s["setup"]["runs"] == 4 and s["setup"]["command"] is None
-    assert "Only one strategy" in (d / "report.html").read_text()
+    assert "only one strategy, nothing to compare" in (d / "report.html").read_text()
 
 
 def test_verdict_reads_as_english_and_a12_agrees_with_the_table():
