@@ -70,3 +70,29 @@ def test_info_shows_the_resolution_of_every_schedule(capsys):
     d = json.loads(capsys.readouterr().out)
     (r,) = d["resolution"].values()
     assert r["n_seeds"] == 3 and r["seed_noise"] > 0
+
+
+def test_report_notes_a_difference_below_the_tables_seed_noise(tmp_path):
+    import json
+
+    from nasbench_lab.cli import main
+
+    out = tmp_path / "cmp"
+    assert main(["compare", "--table", "nb201-3ops-small", "--strategies", "random,rea", "--runs", "12",
+                 "--seed", "0", "--budget-queries", "15", "--out", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    (tab,) = s["tables"].values()
+    assert tab["facts"]["resolution"]["seed_noise_test"] > 1.0
+    (pair,) = tab["pairwise"]
+    diff = abs(tab["final"]["random"]["test"]["median"] - tab["final"]["rea"]["test"]["median"])
+    assert (diff < tab["facts"]["resolution"]["seed_noise_test"]) == ("seed noise" in pair["plain"])
+    assert "resolution" in (out / "report.html").read_text()
+
+
+def test_noise_note_wording():
+    from nasbench_lab.report.ranking import noise_note
+
+    res = {"seed_noise": 1.0, "seed_noise_test": 2.0}
+    assert "1.50 points" in noise_note(90.0, 91.5, res, "test")
+    assert noise_note(90.0, 91.5, res, "valid") == ""
+    assert noise_note(90.0, 90.1, {}, "test") == ""

@@ -125,7 +125,7 @@ def analyze(out_dir, *, metric: str | None = None, test: str | None = None,
             res = st.pairwise_tests(data, paired=paired, alpha=alpha, higher_is_better=higher)
             pairs = orient_pairs([r.to_dict() for r in res], ranking)
             for d in pairs:
-                d["plain"] = verdict_line(tname, d, final, metric, alpha)
+                d["plain"] = verdict_line(tname, d, final, metric, alpha, facts.get("resolution"))
                 d.pop("verdict", None)  # stats' own wording; "plain" is the report's
                 verdicts.append(d["plain"])
         rk = table_ranking(tname, ranking, pairs, final, metric, alpha)

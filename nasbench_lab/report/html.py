@@ -95,6 +95,8 @@ def _setup_rows(setup):
 
 
 def _fact_rows(facts):
+    from nasbench_lab.tables.resolution import describe as describe_resolution
+
     rows = [
         ("file", lambda f: f"<code>{_e(f['path'])}</code>"),
         ("dataset, space", lambda f: f"{_e(f['dataset'])}, {_e(f['space'])} ({f['n_archs']} architectures)"),
@@ -108,6 +110,7 @@ def _fact_rows(facts):
                              f"(its test accuracy {fmt(f['oracle']['test'])}%; best test accuracy in the table "
                              f"{fmt(f['best_test'])}%)<br><span class='arch'>#{f['oracle']['index']} "
                              f"{_e(f['oracle']['arch'])}</span>"),
+        ("resolution", lambda f: _e(describe_resolution(f["resolution"])) if f.get("resolution") else "n/a"),
     ]
     return [(label, [_m(fn(f)) for f in facts]) for label, fn in rows]
 

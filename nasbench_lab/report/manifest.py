@@ -33,7 +33,10 @@ N_BOOT = 4000
 # ---------------------------------------------------------------------------------------
 
 def table_facts(table, search_schedule=None, report_schedule=None) -> dict:
-    """What the report needs to know about a table: identity, schedules, oracle."""
+    """What the report needs to know about a table: identity, schedules, oracle, and how
+    finely its report schedule resolves differences (`tables.resolution`)."""
+    from nasbench_lab.tables.resolution import table_resolution
+
     search = table.schedule(search_schedule)
     report = table.schedule(report_schedule if report_schedule is not None else search.name)
     idx = np.arange(table.n_archs)
@@ -54,6 +57,7 @@ def table_facts(table, search_schedule=None, report_schedule=None) -> dict:
         "oracle": {"index": best, "arch": table.space.to_string(table.space.from_index(best)),
                    "valid": _num(valid[best]), "test": _num(test[best])},
         "best_test": _num(np.nanmax(test)) if np.isfinite(test).any() else None,
+        "resolution": table_resolution(table, report.name),
     }
 
 

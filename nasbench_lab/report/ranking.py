@@ -88,8 +88,23 @@ def _pair(pairs, x, y):
     return None
 
 
-def verdict_line(table: str, r, final: dict, metric: str, alpha: float) -> str:
-    """One sentence for an oriented pair (`r`: a pair dict or `stats.PairwiseResult`)."""
+def noise_note(ma: float, mb: float, resolution: dict | None, metric: str) -> str:
+    """A sentence when a difference of medians is below the table's per-cell seed noise."""
+    from nasbench_lab.tables.resolution import below_noise
+
+    res = resolution or {}
+    diff = abs(ma - mb)
+    if _isnan(diff) or not below_noise(diff, res, metric):
+        return ""
+    noise = res["seed_noise_test" if metric == "test" else "seed_noise"]
+    return (f" The medians differ by {diff:.2f} points, less than the per-cell seed noise of this table "
+            f"({noise:.2f} points per training run): retrained, the picks of the two strategies could swap.")
+
+
+def verdict_line(table: str, r, final: dict, metric: str, alpha: float,
+                 resolution: dict | None = None) -> str:
+    """One sentence for an oriented pair (`r`: a pair dict or `stats.PairwiseResult`), plus
+    `noise_note` when the table's `resolution` says the difference is below its seed noise."""
     d = r if isinstance(r, dict) else r.to_dict()
     word = "test" if metric == "test" else "validation"
     a, b = d["a"], d["b"]
@@ -98,9 +113,10 @@ def verdict_line(table: str, r, final: dict, metric: str, alpha: float) -> str:
     ma, mb = final[a][metric]["median"], final[b][metric]["median"]
     facts = (f"median final {word} accuracy {_fmt(ma)}% vs {_fmt(mb)}%; A12({a}, {b}) = {st.format_a12(d['a12'])}, "
              f"{d['magnitude']} effect; Holm-adjusted p {_p_eq(d['p_holm'])}")
+    note = noise_note(ma, mb, resolution, metric)
     if d["winner"] is None:
-        return f"{table}: no significant difference between {a} and {b} ({facts} >= {alpha:g})."
-    return f"{table}: {a} beats {b} ({facts})."
+        return f"{table}: no significant difference between {a} and {b} ({facts} >= {alpha:g}).{note}"
+    return f"{table}: {a} beats {b} ({facts}).{note}"
 
 
 def table_ranking(table: str, order: list[str], pairs: list[dict], final: dict, metric: str,
