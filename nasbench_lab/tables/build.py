@@ -9,8 +9,9 @@ moved into the journal first, so a committed partial table resumes too.
 
 Order: by default (`group_seeds=True`) the build is cell-major: the missing seeds of one
 cell are trained together in one vectorised job (`trainer.train_seeds`, bit for bit the
-single-seed results, each seed charged its share of the pass's time), cells in plan order,
-so a partial table holds a prefix of the cells with all their seeds. The journal stays one
+single-seed results, each seed charged its share of the pass's time), cells in a fixed
+pseudo-random order, so a partial table holds a uniform sample of the cells with all their
+seeds. The journal stays one
 entry per (cell, seed), written as soon as a job ends, so resumption and kill safety are
 unchanged (a killed job loses its seeds in flight). With `group_seeds=False` the build is
 seed-major (all distinct cells with the first seed, then the next seed: a partial table
@@ -143,15 +144,22 @@ def train_group(key: str, seeds: list, arch_index: int, space_name: str,
 
 def _train_calls(todo: list, plan: BuildPlan, space_name: str, pdict: dict, group: bool):
     """(function, calls) for the missing (key, seed) pairs: one call per training, or one
-    per cell with all its missing seeds (cells in plan order)."""
+    per cell with all its missing seeds (cells in `_shuffled_order`)."""
     if not group:
         return train_job, [(k, s, plan.representative[k], space_name, pdict) for k, s in todo]
     missing: dict[str, list[int]] = {}
     for k, s in todo:
         missing.setdefault(k, []).append(s)
-    order = {k: i for i, k in enumerate(plan.keys)}
     return train_group, [(k, sorted(missing[k], key=plan.seeds.index), plan.representative[k],
-                          space_name, pdict) for k in sorted(missing, key=order.__getitem__)]
+                          space_name, pdict) for k in sorted(missing, key=_shuffled_order)]
+
+
+def _shuffled_order(key: str) -> str:
+    """Cells train in a fixed pseudo-random order (by a hash of the key), so that the cells of
+    a partial table are a uniform sample of the space, not its first official indices."""
+    import hashlib
+
+    return hashlib.sha1(b"order:" + key.encode()).hexdigest()
 
 
 def _check_existing_table(t, out: Path, plan: BuildPlan, protocol):
