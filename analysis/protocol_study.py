@@ -199,6 +199,29 @@ def report(name: str, protocol: Protocol, d: dict) -> dict:
     return {"name": name, "changes": diff, "n_cells": len(d["cells"]), "stats": st, "ci": ci}
 
 
+def plot_frontier(results: list[dict], path: str, cpu_overrides: list[str]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cpu = dict((k, float(v)) for k, v in (c.split("=") for c in cpu_overrides))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, aim, label in ((axes[0], "top_half_spearman", 0.6, "top-half seed Spearman"),
+                                (axes[1], "seed_spearman", 0.75, "seed Spearman (all cells)")):
+        for r in results:
+            x = cpu.get(r["name"], r["stats"]["cpu_per_training"])
+            y, (lo, hi) = r["stats"][key], r["ci"][key]
+            ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", capsize=4)
+            ax.annotate(r["name"], (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        ax.axhline(aim, color="grey", ls="--", lw=1)
+        ax.text(ax.get_xlim()[0], aim, f" aim {aim}", va="bottom", fontsize=8, color="grey")
+        ax.set_xlabel("CPU seconds per training (one core)")
+        ax.set_ylabel(label + " (95% bootstrap CI)")
+    fig.suptitle("Protocol study: ranking reliability against cost (120 cells x 3 seeds each)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("candidates", nargs="+", help="NAME=field=value,field=value (or NAME alone: the built-in protocol)")
@@ -209,6 +232,10 @@ def main(argv=None) -> int:
                     help="where the per-candidate JSONL results are kept")
     ap.add_argument("--report-only", action="store_true", help="print from stored results, train nothing")
     ap.add_argument("--json", help="also write the statistics of every candidate to this JSON file")
+    ap.add_argument("--frontier", help="write a PNG: top-half Spearman (95%% CI) against CPU seconds per training")
+    ap.add_argument("--cpu", action="append", default=[], metavar="NAME=SECONDS",
+                    help="CPU seconds per training to plot for a candidate whose stored times are wall "
+                         "times on a busy machine (measured separately; repeatable)")
     a = ap.parse_args(argv)
     seeds = [int(s) for s in a.seeds.split(",")]
     cells = sample_cells(a.cells)
@@ -232,6 +259,9 @@ def main(argv=None) -> int:
         results.append(report(name, p, d))
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
+    if a.frontier and results:
+        plot_frontier(results, a.frontier, a.cpu)
+        print(f"\nfrontier figure: {a.frontier}")
     return 0
 
 
