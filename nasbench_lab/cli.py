@@ -153,6 +153,9 @@ def cmd_import(args) -> int:
 
     from nasbench_lab.tables.writer import replacing_allowed
 
+    from nasbench_lab.outpaths import check_no_file_above
+
+    check_no_file_above(args.out)
     module, function = IMPORTERS[args.format]
     with replacing_allowed() if getattr(args, "force", False) else nullcontext():
         getattr(importlib.import_module(module), function)(args.source, args.out)

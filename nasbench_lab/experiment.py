@@ -16,7 +16,7 @@ import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
 from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_dir
-from nasbench_lab.parallel import check_dask_address, parallel_map
+from nasbench_lab.parallel import check_dask_address, check_workers, parallel_map
 from nasbench_lab.results import ResultStore
 from nasbench_lab.runner import Budget, RunRecord, SearchView, run_search
 from nasbench_lab.strategies import get_strategy
@@ -120,8 +120,7 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
     if runs > MAX_RUNS:
         raise NasbenchError(f"--runs {runs} is more than {MAX_RUNS:,} runs per strategy and table; "
                             "give a smaller number")
-    if workers <= 0:
-        raise NasbenchError(f"--workers must be a positive integer, got {workers}")
+    check_workers(workers)
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise NasbenchError(f"--seed must be a non-negative integer, got {seed}")
     check_dask_address(dask_scheduler)

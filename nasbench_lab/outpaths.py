@@ -85,3 +85,13 @@ def exclusive(lock_path, what: str):
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def check_no_file_above(path, what: str = "--out") -> None:
+    """No folder on the way to `path` may be a file (a typo like --out results.h5/t.h5)."""
+    p = Path(os.fspath(path)).absolute()
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NasbenchError(f"{what} {path}: {parent} is a file, not a directory")
+            return

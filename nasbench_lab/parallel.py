@@ -22,6 +22,22 @@ def check_dask_address(address: str | None) -> None:
                             "(e.g. tcp://127.0.0.1:8786)")
 
 
+def max_workers() -> int:
+    """The most local worker processes a command may start: 4 per CPU core (at least 8)."""
+    import os
+
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
+def check_workers(workers) -> None:
+    """--workers must be a positive integer and not absurd (hundreds of processes on a few cores)."""
+    if isinstance(workers, bool) or int(workers) != workers or workers <= 0:
+        raise NasbenchError(f"--workers must be a positive integer, got {workers}")
+    if workers > max_workers():
+        raise NasbenchError(f"--workers {workers} is more than {max_workers()} processes (4 per CPU core of "
+                            "this machine); give fewer, or use --dask-scheduler for a cluster")
+
+
 def parallel_map(fn: Callable, calls: Iterable[tuple], workers: int = 1,
                  dask_scheduler: str | None = None) -> Iterator:
     """Yield fn(*call) for every call, in completion order when run in parallel."""

@@ -24,10 +24,9 @@ def _seeds(text: str) -> list[int]:
 def cmd_build(args) -> int:
     from nasbench_lab.tables.build import build_table
 
-    from nasbench_lab.parallel import check_dask_address
+    from nasbench_lab.parallel import check_dask_address, check_workers
 
-    if args.workers <= 0:
-        raise NasbenchError(f"--workers must be a positive integer, got {args.workers}")
+    check_workers(args.workers)
     check_dask_address(args.dask_scheduler)
     s = build_table(args.out, protocol=_protocol(args.protocol), seeds=_seeds(args.seeds), space=args.space,
                     limit=args.limit, workers=args.workers, dask_scheduler=args.dask_scheduler,
