@@ -114,3 +114,27 @@ def _same(a, b) -> bool:
         return float(a) == float(b) or (math.isnan(float(a)) and math.isnan(float(b)))
     except (TypeError, ValueError):
         return a == b
+
+
+#: what DIR/compare.json (the compare manifest) may hold, by key: the JSON types allowed
+MANIFEST_TYPES = {"command": (str, type(None)), "tables": (list,), "strategies": (list,), "runs": (int,),
+                  "metric": (str,), "test": (str,), "alpha": (int, float), "table_facts": (dict,),
+                  "wall_seconds": (int, float, type(None)), "new_runs": (int,)}
+
+
+def check_manifest(m, path) -> dict:
+    """The compare manifest is an object whose known keys have their JSON types (a damaged
+    one is one line of error, not a traceback in the report)."""
+    if not isinstance(m, dict):
+        raise NasbenchError(f"{path} is damaged (a JSON {type(m).__name__}, not an object); rerun the "
+                            "compare command or delete it")
+    for key, types in MANIFEST_TYPES.items():
+        v = m.get(key)
+        if v is not None and (not isinstance(v, types) or isinstance(v, bool)):
+            raise NasbenchError(f"{path} is damaged ({key} is {v!r}); rerun the compare command or delete it")
+    for key in ("tables", "strategies"):
+        if not all(isinstance(x, str) for x in m.get(key) or []):
+            raise NasbenchError(f"{path} is damaged ({key} must be names); rerun the compare command or delete it")
+    if not all(isinstance(v, dict) for v in (m.get("table_facts") or {}).values()):
+        raise NasbenchError(f"{path} is damaged (table_facts); rerun the compare command or delete it")
+    return m

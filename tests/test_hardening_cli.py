@@ -75,6 +75,8 @@ def test_bounds_fail_at_once(capsys, synthetic_table_path, tmp_path):
                                                                  "--workers", 1000))
     assert "--workers 1000 is more than" in _error(capsys, "build", "--out", tmp_path / "b.h5", "--space",
                                                    "nb201-3ops", "--limit", 1, "--workers", 1000)
+    assert "--workers must be a positive" in _error(capsys, "verify", "--random", 2, "--table", synthetic_table_path,
+                                                    "--workers", 0)
     assert time.perf_counter() - t0 < 30 and not any(tmp_path.iterdir())
 
 

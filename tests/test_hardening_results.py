@@ -158,3 +158,14 @@ def test_a_damaged_database_is_one_line(capsys, synthetic_table_path, tmp_path):
     (out / "results.sqlite").write_bytes(b"garbage" * 100)
     assert _cli(capsys, "report", out)[0] == 2
     assert _cli(capsys, *_run(synthetic_table_path, out))[0] == 2
+
+
+@pytest.mark.parametrize("manifest, match", [("[1]", "a JSON list"), ('{"tables": 5}', "tables is 5"),
+                                             ('{"runs": "x"}', "runs is 'x'"), ('{"table_facts": []}', "table_facts"),
+                                             ('{"strategies": [1]}', "strategies must be names")])
+def test_a_damaged_compare_manifest_is_one_line(capsys, synthetic_table_path, tmp_path, manifest, match):
+    out = tmp_path / "r"
+    assert _cli(capsys, *_run(synthetic_table_path, out))[0] == 0
+    (out / "compare.json").write_text(manifest)
+    code, err = _cli(capsys, "report", out)
+    assert code == 2 and match in err

@@ -11,6 +11,7 @@ import numpy as np
 from nasbench_lab import NasbenchError
 from nasbench_lab.report.format import jsonable as _jsonable
 from nasbench_lab.report.format import num as _num
+from nasbench_lab import results_check
 from nasbench_lab.results import ResultStore, _atomic_write_json
 
 COMPARE_JSON = "compare.json"
@@ -73,6 +74,7 @@ def load_manifest(store: ResultStore) -> dict:
             m = json.loads(p.read_text())
         except (OSError, ValueError) as e:
             raise NasbenchError(f"{p} is unreadable ({e}); rerun the compare command") from None
+        results_check.check_manifest(m, p)
     else:
         m = {}
     cfg = store.config

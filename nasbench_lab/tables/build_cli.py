@@ -37,7 +37,10 @@ def cmd_build(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from nasbench_lab.parallel import check_workers
     from nasbench_lab.verify import verify_random, verify_results
+
+    check_workers(args.workers)
 
     if args.random is not None:
         if not args.table:
