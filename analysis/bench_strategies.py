@@ -196,7 +196,10 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
 
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"  ({os.path.basename(cmd[0])} {cmd[1]} exited {proc.returncode}: {proc.stderr.strip()[-300:]})")
+    out = proc.stdout
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), out
