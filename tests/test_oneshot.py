@@ -196,3 +196,28 @@ def test_cli_oneshot_in_processes_matches_direct_runs(tmp_path, capsys):
         direct = run_oneshot("gdas", BUILTIN_PROTOCOL, search_seed(1, r.meta["run"]), epochs=1)
         assert r.meta["oneshot"]["arch"] == direct.arch
         assert r.meta["oneshot"]["alpha"] == direct.alpha
+
+
+def test_cli_oneshot_on_dask_matches_direct_runs(tmp_path, capsys):
+    import json
+
+    from nasbench_lab.cli import main
+    from nasbench_lab.live.protocol import BUILTIN_PROTOCOL
+    from nasbench_lab.results import ResultStore
+    from nasbench_lab.strategies.oneshot.cli import search_seed
+
+    distributed = pytest.importorskip("dask.distributed")
+    argv = ["oneshot", "gdas", "--table", "nb201-mnist1d", "--runs", "2", "--seed", "1", "--param", "epochs=1"]
+    assert main(argv + ["--dask-scheduler", "nohost", "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "not an address" in err and len(err.strip().splitlines()) == 1
+    out = tmp_path / "dask"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        assert main(argv + ["--dask-scheduler", cluster.scheduler_address, "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["new_runs"] == 2
+    recs = sorted(ResultStore(out).load("nb201-mnist1d", "gdas"), key=lambda r: r.meta["run"])
+    assert [r.meta["run"] for r in recs] == [0, 1]
+    for r in recs:
+        direct = run_oneshot("gdas", BUILTIN_PROTOCOL, search_seed(1, r.meta["run"]), epochs=1)
+        assert r.meta["oneshot"]["arch"] == direct.arch and r.meta["oneshot"]["alpha"] == direct.alpha

@@ -52,6 +52,7 @@ def _job(method, params, table_path, run, base_seed, budget_seconds) -> dict:
 
 def cmd_oneshot(args) -> int:
     from nasbench_lab.cli import _print_json
+    from nasbench_lab.parallel import check_dask_address, check_workers, parallel_map
     from nasbench_lab.results import ResultStore
     from nasbench_lab.runner import Budget, RunRecord, run_search
     from nasbench_lab.strategies import get_strategy
@@ -65,8 +66,8 @@ def cmd_oneshot(args) -> int:
         raise NasbenchError(f"METHOD must be a comma-separated list of distinct methods, got {args.method!r}")
     if args.runs <= 0:
         raise NasbenchError(f"--runs must be a positive integer, got {args.runs}")
-    if args.workers <= 0:
-        raise NasbenchError(f"--workers must be a positive integer, got {args.workers}")
+    check_workers(args.workers)
+    check_dask_address(args.dask_scheduler)
     baselines = [b.strip() for b in args.baseline.split(",")] if args.baseline else []
     if baselines and args.budget_seconds is None:
         raise NasbenchError("--baseline needs --budget-seconds (the multi-trial budget, in the same "
@@ -87,18 +88,12 @@ def cmd_oneshot(args) -> int:
     todo = [(m, r) for m in names for r in range(args.runs) if not store.has(table.name, m, r)]
     t0 = time.perf_counter()
     jobs = [(m, params[m], table.path, r, args.seed, config["budget_seconds"]) for m, r in todo]
-    if args.workers == 1 or len(jobs) <= 1:
-        for j in jobs:
-            store.save(RunRecord.from_dict(_job(*j)))
-            if not args.json:
-                print(f"  {j[0]} run {j[3]} done", flush=True)
-    else:
-        from joblib import Parallel, delayed
-
-        pool = Parallel(n_jobs=args.workers)
-        for i in range(0, len(jobs), args.workers):  # saved chunk by chunk: a killed run resumes
-            for d in pool(delayed(_job)(*j) for j in jobs[i:i + args.workers]):
-                store.save(RunRecord.from_dict(d))
+    # in this process, joblib processes or on a Dask cluster; each run saved as it finishes
+    # (completion order), so a killed command resumes with what it had
+    for d in parallel_map(_job, jobs, args.workers, args.dask_scheduler):
+        store.save(RunRecord.from_dict(d))
+        if not args.json:
+            print(f"  {d['meta']['strategy']} run {d['meta']['run']} done", flush=True)
     for b in baselines:
         for r in range(args.runs):
             if not store.has(table.name, b, r):
@@ -158,6 +153,8 @@ def register(sub) -> None:
     s.add_argument("--budget-seconds", type=float, default=None,
                    help="simulated seconds per baseline run (compare with the one-shot CPU cost)")
     s.add_argument("--workers", type=int, default=1, help="parallel processes (joblib; default 1)")
+    s.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                   help="run the searches on a Dask cluster, e.g. tcp://127.0.0.1:8786")
     s.add_argument("--out", required=True, metavar="DIR", help="folder for the runs (reused: finished runs are kept)")
     s.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     s.set_defaults(func=cmd_oneshot)
