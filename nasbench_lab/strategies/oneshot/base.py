@@ -180,9 +180,21 @@ class OneShotMethod:
             correct += int((logits.argmax(1) == y[i:i + batch]).sum())
         return 100.0 * correct / len(y)
 
-    # -- to implement
     def train_epoch(self, epoch: int) -> tuple[float, float]:
-        """One epoch of supernet (and alpha) training; returns (mean loss, accuracy %)."""
+        """One epoch of supernet (and alpha) training: `train_step` on every (weight batch,
+        alpha batch); returns (mean loss, accuracy %)."""
+        loss_sum = correct = n = 0
+        for w_batch, a_batch in self.batches():
+            loss, c = self.train_step(w_batch, a_batch, epoch)
+            self.step_i += 1
+            loss_sum += loss
+            correct += c
+            n += len(w_batch[1])
+        return loss_sum / self.steps, 100.0 * correct / n
+
+    # -- to implement
+    def train_step(self, w_batch, a_batch, epoch: int) -> tuple[float, int]:
+        """One step of the method; returns (training loss, correct predictions) of `w_batch`."""
         raise NotImplementedError
 
     def final(self) -> tuple[tuple[int, ...], dict]:

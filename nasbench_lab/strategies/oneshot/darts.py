@@ -65,17 +65,11 @@ class DARTS(OneShotMethod):
         hvp = softmax_backward(p, (dplus - dminus) / (2 * eps))
         return dalpha - xi * hvp
 
-    def train_epoch(self, epoch):
-        loss_sum = correct = n = 0
-        for w_batch, a_batch in self.batches():
-            self.a_opt.step(self.arch_gradient(w_batch, a_batch))
-            loss, _, c = self.loss_grad(*w_batch, softmax(self.alpha))
-            self.weight_step(self.params["grad_clip"])
-            self.step_i += 1
-            loss_sum += loss
-            correct += c
-            n += len(w_batch[1])
-        return loss_sum / self.steps, 100.0 * correct / n
+    def train_step(self, w_batch, a_batch, epoch):
+        self.a_opt.step(self.arch_gradient(w_batch, a_batch))
+        loss, _, c = self.loss_grad(*w_batch, softmax(self.alpha))
+        self.weight_step(self.params["grad_clip"])
+        return loss, c
 
 
 class DARTSSecondOrder(DARTS):

@@ -42,20 +42,14 @@ class GDAS(OneShotMethod):
         idx = probs.argmax(1)
         return one_hot(idx), tuple(int(i) for i in idx), probs
 
-    def train_epoch(self, epoch):
+    def train_step(self, w_batch, a_batch, epoch):
         tau = self.tau(epoch)
-        loss_sum = correct = n = 0
-        for w_batch, a_batch in self.batches():
-            hard, idx, _ = self.sample(tau)
-            loss, _, c = self.loss_grad(*w_batch, hard, idx)
-            self.weight_step(self.params["grad_clip"])
-            hard, idx, probs = self.sample(tau)
-            _, dw, _ = self.loss_grad(*a_batch, hard, idx)
-            dz = softmax_backward(probs, dw, tau)              # straight through the one-hot
-            dalpha = dz - softmax(self.alpha) * dz.sum(1, keepdims=True)  # log_softmax
-            self.a_opt.step(dalpha)
-            self.step_i += 1
-            loss_sum += loss
-            correct += c
-            n += len(w_batch[1])
-        return loss_sum / self.steps, 100.0 * correct / n
+        hard, idx, _ = self.sample(tau)
+        loss, _, c = self.loss_grad(*w_batch, hard, idx)
+        self.weight_step(self.params["grad_clip"])
+        hard, idx, probs = self.sample(tau)
+        _, dw, _ = self.loss_grad(*a_batch, hard, idx)
+        dz = softmax_backward(probs, dw, tau)              # straight through the one-hot
+        dalpha = dz - softmax(self.alpha) * dz.sum(1, keepdims=True)  # log_softmax
+        self.a_opt.step(dalpha)
+        return loss, c

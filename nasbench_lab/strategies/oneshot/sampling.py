@@ -44,15 +44,8 @@ class RSPS(_UniformPaths):
     has_alpha = False
     defaults = dict(epochs=250, grad_clip=5.0, select_num=100, eval_batch_size=64, **_SGD)
 
-    def train_epoch(self, epoch):
-        loss_sum = correct = n = 0
-        for w_batch, _ in self.batches():
-            loss, c = self.uniform_step(w_batch)
-            self.step_i += 1
-            loss_sum += loss
-            correct += c
-            n += len(w_batch[1])
-        return loss_sum / self.steps, 100.0 * correct / n
+    def train_step(self, w_batch, a_batch, epoch):
+        return self.uniform_step(w_batch)
 
     def final(self):
         best, best_acc, accs = None, -1.0, []
@@ -71,18 +64,12 @@ class SETN(_UniformPaths):
     defaults = dict(epochs=250, grad_clip=0.0, select_num=100, eval_batch_size=512,
                     arch_lr=3e-4, arch_weight_decay=1e-3, exclude_none=False, **_SGD)
 
-    def train_epoch(self, epoch):
-        loss_sum = correct = n = 0
-        for w_batch, a_batch in self.batches():
-            loss, c = self.uniform_step(w_batch)
-            p = softmax(self.alpha)
-            _, dw, _ = self.loss_grad(*a_batch, p)
-            self.a_opt.step(softmax_backward(p, dw))
-            self.step_i += 1
-            loss_sum += loss
-            correct += c
-            n += len(w_batch[1])
-        return loss_sum / self.steps, 100.0 * correct / n
+    def train_step(self, w_batch, a_batch, epoch):
+        loss, c = self.uniform_step(w_batch)
+        p = softmax(self.alpha)
+        _, dw, _ = self.loss_grad(*a_batch, p)
+        self.a_opt.step(softmax_backward(p, dw))
+        return loss, c
 
     def top_k(self, k: int) -> np.ndarray:
         logp = np.log(softmax(self.alpha))
