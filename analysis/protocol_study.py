@@ -42,14 +42,22 @@ from nasbench_lab.spaces import NB201  # noqa: E402
 from nasbench_lab.tables.resolution import _rho, seed_statistics  # noqa: E402
 
 
+def _fail(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def parse_candidate(spec: str) -> tuple[str, Protocol]:
     name, _, over = spec.partition("=")
     changes = {}
     for kv in filter(None, over.split(",")):
         k, _, v = kv.partition("=")
         if k not in Protocol.__dataclass_fields__:
-            raise SystemExit(f"error: unknown protocol field {k!r} in {spec!r}")
-        changes[k] = float(v) if any(c in v for c in ".e") else int(v)
+            _fail(f"unknown protocol field {k!r} in {spec!r}")
+        try:
+            changes[k] = float(v) if any(c in v for c in ".e") else int(v)
+        except ValueError:
+            _fail(f"{k}={v!r} in {spec!r} is not a number")
     return name, BUILTIN_PROTOCOL.replace(name=name, **changes)
 
 

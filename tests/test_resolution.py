@@ -96,3 +96,16 @@ def test_noise_note_wording():
     assert "1.50 points" in noise_note(90.0, 91.5, res, "test")
     assert noise_note(90.0, 91.5, res, "valid") == ""
     assert noise_note(90.0, 90.1, {}, "test") == ""
+
+
+def test_a_schedule_without_validation_accuracy_has_unknown_resolution():
+    class Sched:
+        name, metrics, seeds = "12", ("test_acc",), ("0",)
+
+    class FakeTable:
+        def schedule(self, name):
+            return Sched()
+
+    r = table_resolution(FakeTable())
+    assert r["n_cells"] == 0
+    assert "unknown" in describe(r) and not below_noise(0.01, r)

@@ -67,6 +67,8 @@ def seed_statistics(valid: np.ndarray, test: np.ndarray) -> dict:
 def table_resolution(table, schedule=None) -> dict:
     """`seed_statistics` of a table's final epoch, over distinct cells with every seed present."""
     sch = table.schedule(schedule)
+    if "valid_acc" not in sch.metrics:  # e.g. NATS-Bench's cifar10 (trained on train+valid)
+        return {"schedule": sch.name, "n_cells": 0, "n_seeds": len(sch.seeds)}
     present = table.present(sch.name)
     valid = np.asarray(table.array(sch.name, "valid_acc")[:, :, -1], dtype=np.float64)
     test = (np.asarray(table.array(sch.name, "test_acc")[:, :, -1], dtype=np.float64)
@@ -84,6 +86,8 @@ def table_resolution(table, schedule=None) -> dict:
 
 def describe(res: dict) -> str:
     """One line a user can read: what differences the table can resolve."""
+    if not res.get("n_cells"):
+        return "no cell has a validation accuracy for every seed: the resolution is unknown"
     if res.get("n_seeds", 0) < 2 or "seed_noise" not in res:
         return ("one seed per cell: the table cannot measure its own seed noise, so differences "
                 "between cells or strategies of a few tenths of a point may be noise")
