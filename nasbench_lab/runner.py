@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nasbench_lab import NasbenchError, __version__
+from nasbench_lab import NasbenchError, __version__, asks
 from nasbench_lab.strategies import SearchContext, get_strategy
 from nasbench_lab.spaces.finite import enumeration
 from nasbench_lab.strategies.base import Ask, Observation
@@ -239,15 +239,14 @@ def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, recor
                 if archs[idx] is not arch:
                     raise KeyError
             except (KeyError, TypeError, AttributeError, IndexError):
-                arch = space.check(arch)
-                idx = space.to_index(arch)
+                idx = asks.arch_index(space, arch, record.meta["strategy"])  # exact, one line naming it
             ep = ask.epoch
             if ep is None:
                 ei = last
             elif type(ep) is int and ep in ep_index:
                 ei = ep_index[ep]
             else:
-                ei = search.epoch_index(ep)
+                ei = asks.epoch_index(search, ep, record.meta["strategy"])
             state = trained.get(idx)
             if state is None:
                 n = n_present[idx]

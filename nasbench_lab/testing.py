@@ -309,7 +309,7 @@ def _validate_ask(a, context: SearchContext, when: str) -> None:
         raise CheckFailure(f"{when} returned choices {arch.choices!r} that are not plain ints "
                            "(numpy integers make architectures compare and hash unreliably); "
                            "use space.make(...)")
-    if a.epoch is not None and a.epoch not in context.fidelities:
+    if a.epoch is not None and (type(a.epoch) is not int or a.epoch not in context.fidelities):
         raise CheckFailure(f"{when} asked for epoch {a.epoch!r}, which the search schedule does not "
                            f"record; valid epochs: {list(context.fidelities)} (or None for the last)")
 

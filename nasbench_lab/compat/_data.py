@@ -83,6 +83,9 @@ class DatasetData:
         if iepoch is None:
             epoch = sch.epochs
         else:
+            if isinstance(iepoch, (bool, np.bool_)) or not isinstance(iepoch, (int, np.integer)):
+                raise CompatError(f"invalid iepoch={iepoch!r}: an integer in 0..{sch.epochs - 1} (or None for "
+                                  f"the last epoch) expected, got {type(iepoch).__name__}")
             if not 0 <= int(iepoch) < sch.epochs:
                 raise CompatError(f"invalid iepoch={iepoch}: hp={sch.name!r} has epochs 0..{sch.epochs - 1}")
             epoch = int(iepoch) + 1

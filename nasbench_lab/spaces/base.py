@@ -20,6 +20,11 @@ class SpaceError(NasbenchError, ValueError):
     """A malformed architecture string, index or choice vector."""
 
 
+def _is_int(c) -> bool:
+    """A Python or numpy integer, not a bool (True would silently mean option 1)."""
+    return (type(c) is int or isinstance(c, (int, np.integer))) and not isinstance(c, (bool, np.bool_))
+
+
 @dataclass(frozen=True, order=True)
 class Arch:
     """One architecture of a search space: `choices[i]` is the option taken at decision i."""
@@ -42,21 +47,58 @@ class SearchSpace:
 
     # --- conversions -------------------------------------------------------------------
     def make(self, choices) -> Arch:
-        """Validate a choice vector and return the architecture."""
-        try:
-            ch = tuple(int(c) for c in choices)
-        except (TypeError, ValueError):
-            raise SpaceError(f"{self.name}: choices must be integers, got {choices!r}") from None
-        if len(ch) != self.n_decisions or any(not 0 <= c < self.n_options for c in ch):
-            raise SpaceError(
-                f"{self.name}: expected {self.n_decisions} choices in 0..{self.n_options - 1}, "
-                f"got {ch!r}")
+        """Validate a choice vector (a sequence or 1-d array of integers; numpy integers are
+        converted, floats, bools and strings refused) and return the architecture."""
+        if isinstance(choices, (str, bytes)) or not hasattr(choices, "__len__"):
+            raise SpaceError(f"{self.name}: choices must be a sequence of {self.n_decisions} integers, "
+                             f"got {choices!r}")
+        ch = tuple(int(c) if type(c) is not int and _is_int(c) else c for c in choices)
+        self._explain(Arch(self.name, ch))
         return Arch(self.name, ch)
 
     def check(self, arch: Arch) -> Arch:
+        """`arch` itself when it is exactly an architecture of this space: an `Arch` of this
+        space's name whose choices are a tuple of `n_decisions` integers (numpy integers
+        too, never bools or floats), each within its decision's options; else SpaceError
+        (one line, naming the first problem). Cheap: an identity test for the shared objects
+        of an enumerated space, else one pass over a precomputed tuple of option counts."""
+        d = self.__dict__
+        e = d.get("_enumeration")  # an enumerated space (spaces/finite.py)
+        if e is not None:
+            try:  # one of its shared objects (validated when made): an identity test
+                if e.archs[arch.__dict__.get("_index", -1)] is arch:
+                    return arch
+            except (AttributeError, TypeError, IndexError):
+                pass
+        fast = d.get("_fast")
+        if fast is None:
+            fast = d["_fast"] = ((int,) * self.n_decisions, tuple(int(k) for k in self.option_counts))
+        ch = getattr(arch, "choices", None)
+        if type(arch) is Arch and type(ch) is tuple and arch.space == self.name \
+                and tuple(map(type, ch)) == fast[0] \
+                and (ch in e.index if e is not None else all(0 <= c < k for c, k in zip(ch, fast[1]))):
+            return arch
+        self._explain(arch)  # raises, except for numpy integers in range
+        return arch
+
+    def _explain(self, arch) -> None:
+        """The slow path of `check`: raise a SpaceError saying what is wrong, or return when
+        the architecture is valid (choices that are numpy integers)."""
         if not isinstance(arch, Arch) or arch.space != self.name:
             raise SpaceError(f"{self.name}: not an architecture of this space: {arch!r}")
-        return arch
+        ch, bounds = arch.choices, tuple(int(k) for k in self.option_counts)
+        if not isinstance(ch, tuple):
+            raise SpaceError(f"{self.name}: choices must be a tuple of integers, got {type(ch).__name__} "
+                             f"{ch!r}; build architectures with space.make(choices)")
+        if len(ch) != len(bounds):
+            raise SpaceError(f"{self.name}: expected {len(bounds)} choices, got {len(ch)}: {ch!r}")
+        for i, (c, k) in enumerate(zip(ch, bounds)):
+            allowed = "0 or 1" if k == 2 else f"an integer in 0..{k - 1}"
+            if not _is_int(c):
+                raise SpaceError(f"{self.name}: choice {i} must be {allowed}, got {type(c).__name__} {c!r}")
+            if not 0 <= c < k:
+                raise SpaceError(f"{self.name}: expected {len(bounds)} choices within their decisions' options; "
+                                 f"choice {i} is {int(c)}, it must be {allowed}")
 
     def to_string(self, arch: Arch) -> str:
         raise NotImplementedError
@@ -88,6 +130,11 @@ class SearchSpace:
     def sample(self, rng: np.random.Generator) -> Arch:
         return Arch(self.name, tuple(int(c) for c in
                                      rng.integers(0, self.n_options, self.n_decisions)))
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> list[Arch]:
+        """`n` samples, the same architectures as `n` calls of `sample(rng)` in a row (a space
+        may draw them in one call; the generator then ends where those calls would leave it)."""
+        return [self.sample(rng) for _ in range(n)]
 
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """Change exactly one decision to a different option."""

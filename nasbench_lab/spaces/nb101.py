@@ -253,12 +253,6 @@ class NB101Space(SearchSpace):
             raise SpaceError("NB101: edge choices (the first 21) must be 0 or 1")
         return arch
 
-    def check(self, arch: Arch) -> Arch:
-        super().check(arch)
-        if len(arch.choices) != N_DECISIONS:
-            raise SpaceError(f"NB101: an architecture has {N_DECISIONS} choices, got {len(arch.choices)}")
-        return arch
-
     def from_spec(self, matrix, ops) -> Arch:
         """From NAS-Bench-101's (matrix, ops) form with 2..7 vertices (padded to 7)."""
         m, ops = _pad(*check_spec(matrix, ops))

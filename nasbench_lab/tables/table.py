@@ -29,6 +29,9 @@ class Schedule:
     def epoch_index(self, epoch: int | None) -> int:
         if epoch is None:
             return len(self.recorded_epochs) - 1
+        if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, (int, np.integer)):
+            raise TableError(f"epoch must be an integer (or None for the last), got {type(epoch).__name__} "
+                             f"{epoch!r}; schedule {self.name!r} records {_short_list(self.recorded_epochs)}")
         try:
             return self.recorded_epochs.index(int(epoch))
         except ValueError:
