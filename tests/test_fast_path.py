@@ -130,3 +130,23 @@ def test_slow_path_still_validates(views):
                        (Ask(view.table.space.from_index(3), epoch=99), "epoch 99 is not recorded")):
         with pytest.raises(NasbenchError, match=match):
             run_loop(Bad(ask), view, noise, Budget(queries=3), RunRecord(meta={"strategy": "bad"}))
+
+
+def test_random_search_drawing_ahead_changes_no_trajectory(views):
+    """RandomSearch draws its samples 64 at a time (space.sample_many); a subclass draws one per
+    sample, as the plain definition does: the same runs, query for query."""
+    from nasbench_lab.strategies.random_search import RandomSearch
+
+    class OneAtATime(RandomSearch):
+        pass
+
+    for vname, budget in (("synthetic", Budget(seconds=3000)), ("3ops", Budget(queries=40)),
+                          ("nb201", Budget(seconds=12000))):
+        for run in range(3):
+            ahead, _ = _both(RandomSearch, views[vname], budget, run)
+            plain, _ = _both(OneAtATime, views[vname], budget, run)
+            assert ahead.n_queries > 3
+            _same(ahead, plain)
+    ctx = SearchContext(space=views["nb201"].table.space, fidelities=(12,))
+    assert RandomSearch(ctx, np.random.default_rng(0))._block == 64
+    assert OneAtATime(ctx, np.random.default_rng(0))._block == 1

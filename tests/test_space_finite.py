@@ -47,6 +47,22 @@ def test_sample_and_mutate_keep_their_random_streams():
         assert m.choices == tuple(new if k == edge else c for k, c in enumerate(b.choices))
 
 
+def test_sample_many_draws_what_calls_of_sample_draw():
+    """One [n, 6] draw gives the architectures of n calls of `sample`, shared objects, and
+    leaves the generator where those calls leave it (random search draws ahead on this)."""
+    from nasbench_lab.testing import TINY
+
+    for space in (NB201, NB201_3OPS, TINY):
+        for seed, n in ((0, 1), (3, 7), (11, 64), (12, 200)):
+            r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
+            many = space.sample_many(r1, n)
+            one = [space.sample(r2) for _ in range(n)]
+            assert many == one and len(many) == n
+            assert all(a is b for a, b in zip(many, one)) or space is TINY
+            assert r1.bit_generator.state == r2.bit_generator.state
+            assert r1.integers(1 << 30) == r2.integers(1 << 30)
+
+
 def test_reduced_and_generic_spaces():
     e = enumeration(NB201_3OPS)
     for i in range(NB201_3OPS.size):

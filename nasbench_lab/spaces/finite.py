@@ -13,6 +13,7 @@ instead of re-deriving an index or a canonical key:
   canon[i]          canonical class of index i (int32 array; `canon_list` the same as a list):
                     equal exactly when the canonical keys are equal
   keys[c]           the canonical key string of class c
+  index_by_code     index of each base-k code `choices @ code_weights` (spaces' sample_many)
   onehot(), path()  [size, features] float32 encodings, built on first call
 
 NB201's canonical classes take about a second to derive (`canonical_program` on 15,625 cells), so they
@@ -51,6 +52,27 @@ class Enumeration:
         self.size = len(archs)
         self._onehot = None
         self._path = None
+
+    @property
+    def code_weights(self) -> np.ndarray:
+        """n_options ** decision: `choices @ code_weights` is a choice vector's base-k code."""
+        self._codes()
+        return self._weights
+
+    @property
+    def index_by_code(self) -> np.ndarray:
+        """[n_options ** n_decisions] int64: the index of the choices of each base-k code."""
+        self._codes()
+        return self._by_code
+
+    def _codes(self) -> None:
+        if self.__dict__.get("_by_code") is None:
+            sp = self.space
+            self._weights = sp.n_options ** np.arange(sp.n_decisions, dtype=np.int64)
+            codes = np.array([a.choices for a in self.archs], dtype=np.int64) @ self._weights
+            by_code = np.full(sp.n_options ** sp.n_decisions, -1, dtype=np.int64)
+            by_code[codes] = np.arange(self.size)
+            self._by_code = by_code
 
     def key_of(self, index: int) -> str:
         return self.keys[self.canon_list[index]]

@@ -180,6 +180,17 @@ class NB201Space(SearchSpace):
         e = self.__dict__.get("_enumeration") or self._enum()
         return e.archs[e.index[tuple(rng.integers(0, self.n_options, self.n_decisions).tolist())]]
 
+    def sample_many(self, rng: np.random.Generator, n: int) -> list[Arch]:
+        """`n` uniform samples in one draw of [n, 6] integers: numpy's bounded integers take
+        one 32-bit word per value, so the values and the generator's final state are those
+        of `n` calls of `sample` (tests/test_space_finite.py checks it)."""
+        if type(self).sample is not NB201Space.sample:  # a subclass that samples otherwise
+            return super().sample_many(rng, n)
+        e = self.__dict__.get("_enumeration") or self._enum()
+        codes = rng.integers(0, self.n_options, (n, self.n_decisions)) @ e.code_weights
+        archs, pos = e.archs, e.index_by_code
+        return [archs[i] for i in pos[codes].tolist()]
+
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """NAS-Bench-201's mutation: pick a node (1..3), then one of its incoming edges,
         then a different op for that edge."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 from nasbench_lab.strategies import register
 from nasbench_lab.strategies.base import Ask, Observation, SeenKeys, Strategy
 
+BLOCK = 64  # samples per draw of the generator (about a run's worth on NB201's protocol halves)
+
 
 @register
 class RandomSearch(Strategy):
@@ -21,16 +23,28 @@ class RandomSearch(Strategy):
     def __init__(self, context, rng, **params):
         super().__init__(context, rng, **params)
         self.seen = SeenKeys(self.space)
+        self._ahead: list = []  # samples drawn ahead, next one last (see _sample)
+        # a subclass may draw from self.rng between samples: it gets one sample per draw
+        self._block = BLOCK if type(self) is RandomSearch else 1
+
+    def _sample(self):
+        """The next `space.sample(self.rng)`, drawn BLOCK at a time with `space.sample_many`
+        (the same architectures in the same order; only the generator runs ahead, which
+        nothing else reads: a subclass, which might, draws one at a time)."""
+        ahead = self._ahead
+        if not ahead:
+            ahead = self._ahead = self.space.sample_many(self.rng, self._block)[::-1]
+        return ahead.pop()
 
     def ask(self) -> Ask:
-        space, rng = self.space, self.rng
-        arch = space.sample(rng)
+        sample = self._sample
+        arch = sample()
         if self.params["dedup"]:
-            key, seen = space.canonical_key, self.seen.keys  # what `arch in self.seen` does
+            key, seen = self.space.canonical_key, self.seen.keys  # what `arch in self.seen` does
             for _ in range(self.params["max_tries"]):
                 if key(arch) not in seen:
                     break
-                arch = space.sample(rng)
+                arch = sample()
         return Ask(arch)
 
     def tell(self, ask: Ask, obs: Observation) -> None:
