@@ -221,12 +221,13 @@ def cmd_run(args) -> int:
     store, res = run_experiment([args.table], [spec], runs=args.runs, seed=args.seed, budget=_budget(args),
                                 out=args.out, search_schedule=args.search_schedule,
                                 report_schedule=args.report_schedule, workers=args.workers,
-                                progress=None if not args.json else False)
+                                progress=None if not args.json else False, report_table=args.report_table)
     wall = time.perf_counter() - t0
     (table, strategy), records = next(iter(res["results"].items()))
     summary = {"strategy": strategy, "table": table, **final_summary(records),
                "search_schedule": records[0].meta["search_schedule"] if records else None,
                "report_schedule": records[0].meta["report_schedule"] if records else None,
+               "report_table": records[0].meta.get("report_table", table) if records else None,
                "new_runs": res["new_runs"], "wall_seconds": round(wall, 3), "out": str(store.dir)}
     if args.json:
         _print_json(summary)
@@ -234,7 +235,8 @@ def cmd_run(args) -> int:
     v, te = summary["valid"], summary["test"]
     print(f"{strategy} on {table}: {summary['runs']} runs ({res['new_runs']} new) in {wall:.2f} s wall")
     # _num: a table without test accuracy (or runs without a query) has no mean: 'n/a', not a crash
-    print(f"  incumbent ({summary['report_schedule']}-epoch schedule): valid {_num(v['mean'])} +- {_num(v['std'])} "
+    on = "" if summary["report_table"] in (None, table) else f" of report table {summary['report_table']}"
+    print(f"  incumbent ({summary['report_schedule']}-epoch schedule{on}): valid {_num(v['mean'])} +- {_num(v['std'])} "
           f"(median {_num(v['median'])}), test {_num(te['mean'])} +- {_num(te['std'])} (median {_num(te['median'])})")
     print(f"  {summary['queries_mean']:.1f} queries per run on average; results in {store.dir}")
     return 0
@@ -245,7 +247,11 @@ def _add_budget_args(p) -> None:
     p.add_argument("--budget-queries", type=int, default=None, help="queries per run")
     p.add_argument("--search-schedule", default=None, help="schedule the strategies query (default: the shortest)")
     p.add_argument("--report-schedule", default=None, help="schedule the incumbent is reported on "
-                   "(default: the search schedule)")
+                   "(default: the search schedule; with --report-table: a schedule of that table, default the "
+                   "one named like the search schedule, else its only one)")
+    p.add_argument("--report-table", default=None, metavar="TABLE",
+                   help="report the incumbent's accuracy on this table of the same space (transfer); the "
+                        "search still sees only --table")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -335,6 +341,8 @@ EXTRA_COMMANDS = {
                 "live-built table's data"),
     "strategies": ("nasbench_lab.strategies.cli", "list the strategies: parameters, defaults, one line of "
                    "documentation"),
+    "transfer": ("nasbench_lab.transfer.cli", "rank correlation and top-k overlap of the cells' final accuracy "
+                 "between tables of one space"),
 }
 
 

@@ -37,7 +37,8 @@ def _command_line(args) -> str:
     parts = ["nasbench-lab", "compare", "--table", args.table, "--strategies", args.strategies,
              "--runs", str(args.runs), "--seed", str(args.seed)]
     for flag, v in (("--budget-seconds", args.budget_seconds), ("--budget-queries", args.budget_queries),
-                    ("--search-schedule", args.search_schedule), ("--report-schedule", args.report_schedule)):
+                    ("--search-schedule", args.search_schedule), ("--report-schedule", args.report_schedule),
+                    ("--report-table", args.report_table)):
         if v is not None:
             parts += [flag, f"{v:g}" if isinstance(v, float) else str(v)]
     for p in args.param:
@@ -86,14 +87,19 @@ def cmd_compare(args) -> int:
     if not 0 < args.alpha < 1:
         raise NasbenchError(f"--alpha must be in (0, 1), got {args.alpha}")
     budget = _budget(args)
-    _check_reportable(tables, args.search_schedule, args.report_schedule)
+    if args.report_table is None:  # (a report table's metrics are checked by run_experiment)
+        _check_reportable(tables, args.search_schedule, args.report_schedule)
     manifest = {"command": _command_line(args), "tables": [], "strategies": names, "runs": args.runs,
                 "metric": args.metric, "test": args.test, "alpha": args.alpha, "table_facts": {},
                 "wall_seconds": None}
 
     def on_start(store, opened):
+        from nasbench_lab.report.manifest import report_table_of
+
+        rt, rsched = report_table_of(store.config)  # B of --report-table, as recorded in the config
         manifest["tables"] = [t.name for t in opened]
-        manifest["table_facts"] = {t.name: table_facts(t, args.search_schedule, args.report_schedule)
+        manifest["table_facts"] = {t.name: table_facts(t, args.search_schedule,
+                                                       args.report_schedule if rt is None else rsched, rt)
                                    for t in opened}
         write_manifest(store.dir, manifest)
 
@@ -101,7 +107,8 @@ def cmd_compare(args) -> int:
     store, res = run_experiment(tables, specs, runs=args.runs, seed=args.seed, budget=budget, out=args.out,
                                 search_schedule=args.search_schedule, report_schedule=args.report_schedule,
                                 workers=args.workers, dask_scheduler=args.dask_scheduler,
-                                progress=False if args.json else None, on_start=on_start)
+                                progress=False if args.json else None, on_start=on_start,
+                                report_table=args.report_table)
     t_runs = time.perf_counter() - t0
     manifest["wall_seconds"] = round(t_runs, 3)
     manifest["new_runs"] = res["new_runs"]

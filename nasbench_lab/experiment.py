@@ -66,36 +66,45 @@ _VIEWS: dict[tuple, SearchView] = {}
 MAX_RUNS = 10_000_000  # per strategy and table: a bound, so a mistyped --runs fails at once
 
 
-def _view(table_path: str, search_schedule, report_schedule, expect_hash: str | None = None) -> SearchView:
+def _view(table_path: str, search_schedule, report_schedule, expect_hash: str | None = None,
+          report: tuple | None = None) -> SearchView:
     """The cached view of a table, keyed by the file's identity too: a table replaced at the
-    same path (rebuilt, re-imported) is opened afresh, never served from a stale cache."""
+    same path (rebuilt, re-imported) is opened afresh, never served from a stale cache.
+    `report`: (path, content hash) of a report table (transfer/report_table.py), or None."""
     try:
         st = os.stat(table_path)
+        rst = os.stat(report[0]) if report else None
     except OSError as e:
-        raise NasbenchError(f"table {table_path} is gone ({e.strerror})") from None
-    key = (table_path, search_schedule, report_schedule, st.st_ino, st.st_size, st.st_mtime_ns)
+        raise NasbenchError(f"table {e.filename or table_path} is gone ({e.strerror})") from None
+    key = (table_path, search_schedule, report_schedule, report and report[0], st.st_ino, st.st_size,
+           st.st_mtime_ns, rst and (rst.st_ino, rst.st_size, rst.st_mtime_ns))
     if key not in _VIEWS:
-        for k in [k for k in _VIEWS if k[:3] == key[:3]]:
+        for k in [k for k in _VIEWS if k[:4] == key[:4]]:
             del _VIEWS[k]
-        _VIEWS[key] = SearchView(Table(table_path), search_schedule, report_schedule)
+        _VIEWS[key] = SearchView(Table(table_path), search_schedule, report_schedule,
+                                 Table(report[0]) if report else None)
     view = _VIEWS[key]
-    if expect_hash is not None and view.table.content_hash != expect_hash:
-        raise NasbenchError(f"table {table_path} changed during the experiment (content hash "
-                            f"{view.table.content_hash[:12]}, expected {expect_hash[:12]}); rerun the command")
+    for t, want in ((view.table, expect_hash), (view.report_table, report and report[1])):
+        if want is not None and t.content_hash != want:
+            raise NasbenchError(f"table {t.path} changed during the experiment (content hash "
+                                f"{t.content_hash[:12]}, expected {want[:12]}); rerun the command")
     return view
 
 
 def _run_chunk(table_path, strategy: StrategySpec, seed, run_ids, budget, search_schedule,
-               report_schedule, expect_hash: str | None = None) -> list[RunRecord]:
-    view = _view(table_path, search_schedule, report_schedule, expect_hash)
+               report_schedule, expect_hash: str | None = None, report: tuple | None = None) -> list[RunRecord]:
+    view = _view(table_path, search_schedule, report_schedule, expect_hash, report)
     return [run_search(view.table, strategy.ref, seed=seed, run=r, budget=budget,
                        params=strategy.param_dict, view=view) for r in run_ids]
 
 
 def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed: int, budget: Budget,
-                      search_schedule, report_schedule) -> dict:
+                      search_schedule, report_schedule, report_table: Table | None = None,
+                      report_table_schedule: str | None = None) -> dict:
     """Everything that makes runs comparable (not the number of runs: more can be added)."""
-    return {
+    from nasbench_lab.transfer.report_table import config_entry
+
+    return {**config_entry(report_table, report_table_schedule),
         "tables": {t.name: {"path": t.path, "content_hash": t.content_hash} for t in tables},
         "strategies": {s.name: {**get_strategy(s.ref).defaults, **s.param_dict} for s in strategies},
         "seed": int(seed), "budget_seconds": budget.seconds, "budget_queries": budget.queries,
@@ -108,13 +117,14 @@ def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed:
 def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: int, seed: int,
                    budget: Budget, out: str, search_schedule=None, report_schedule=None,
                    workers: int = 1, dask_scheduler: str | None = None, progress: bool | None = None,
-                   chunk: int = 8, on_start=None) -> tuple[ResultStore, dict]:
+                   chunk: int = 8, on_start=None, report_table: str | None = None) -> tuple[ResultStore, dict]:
     """Run (or reuse) `runs` runs of every strategy on every table; returns the store and
     {(table, strategy): [RunRecord, ...]} ordered by run index.
 
     `on_start(store, tables)`, if given, is called once every input has been checked and the
     store has accepted the configuration, before any run starts (compare writes its
-    manifest there)."""
+    manifest there). `report_table`: report the incumbents on that table of the same space
+    (transfer/report_table.py); `report_schedule` then names its schedule."""
     if int(runs) != runs or runs <= 0:
         raise NasbenchError(f"--runs must be a positive integer, got {runs}")
     if runs > MAX_RUNS:
@@ -131,8 +141,13 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
     names = [t.name for t in opened]
     if len(set(names)) != len(names):
         raise NasbenchError(f"two tables share a name ({', '.join(names)}); rename one file")
+    rtable, rsched = None, None
+    if report_table is not None:
+        from nasbench_lab.transfer.report_table import open_report_table
+
+        rtable, rsched = open_report_table(report_table, opened, search_schedule, report_schedule)
     for t in opened:
-        for sch in (search_schedule, report_schedule):
+        for sch in (search_schedule, report_schedule if rtable is None else None):
             if sch is not None:
                 t.schedule(sch)
         if budget.seconds is not None and not t.has_costs(search_schedule):
@@ -143,9 +158,11 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
     # one writer per results directory: a second command into it is refused, not mixed in
     with exclusive(out_dir / LOCK_NAME, f"results into {out_dir}"):
         store = ResultStore(out, experiment_config(opened, strategies, seed, budget, search_schedule,
-                                                   report_schedule))
+                                                   report_schedule, rtable, rsched))
         if on_start is not None:
             on_start(store, opened)
+        report = (rtable.path, rtable.content_hash) if rtable is not None else None
+        rs = rsched if rtable is not None else report_schedule  # the view reads B's resolved schedule
         jobs = []
         serial = workers == 1 and not dask_scheduler
         for t in opened:
@@ -157,7 +174,7 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
                 step = 1 if serial else max(1, min(chunk, len(todo) // (8 * max(workers, 1))))
                 for i in range(0, len(todo), step):
                     jobs.append((t.path, s, seed, todo[i:i + step], budget, search_schedule,
-                                 report_schedule, t.content_hash))
+                                 rs, t.content_hash, report))
         total = sum(len(j[3]) for j in jobs)
         lines = progress is None and not sys.stderr.isatty()  # a log file: a line now and then
         if progress is None:

@@ -105,6 +105,11 @@ def check_run_fits_config(meta: dict, path, config: dict) -> None:
         got = str(meta.get("table_hash"))[:12] or "none"
         raise NasbenchError(f"{p} was made on another content of table {meta.get('table')!r} (hash {got}, "
                             f"the results are for {want[:12]}); {_FIX}")
+    rinfo = config.get("report_table")
+    if isinstance(rinfo, dict) and meta.get("report_table_hash") != rinfo.get("content_hash"):
+        got = str(meta.get("report_table_hash") or "none")[:12]
+        raise NasbenchError(f"{p} was reported on another report table (hash {got}), the results are for "
+                            f"{rinfo.get('name')!r} ({str(rinfo.get('content_hash'))[:12]}); {_FIX}")
 
 
 def _same(a, b) -> bool:

@@ -119,10 +119,12 @@ PACKED = ("valid_acc", "valid_loss", "train_acc", "train_loss", "train_time", "v
 class SearchView:
     """The arrays of one table schedule that a search needs, fetched once."""
 
-    def __init__(self, table: Table, search_schedule, report_schedule):
+    def __init__(self, table: Table, search_schedule, report_schedule, report_table: Table | None = None):
         self.table = table
         self.search = table.schedule(search_schedule)
-        self.report = table.schedule(report_schedule if report_schedule is not None else self.search.name)
+        # the incumbent's reported values come from `report_table` (default: this table; transfer/)
+        self.report_table = rt = table if report_table is None else report_table
+        self.report = rt.schedule(report_schedule if report_schedule is not None else self.search.name)
         s = self.search.name
         if "valid_acc" not in self.search.metrics:
             raise NasbenchError(f"table {table.name!r} (dataset {table.dataset}) has no validation "
@@ -135,8 +137,8 @@ class SearchView:
                                   "train_time", "valid_time")}
         self.present = table.present(s)
         idx = np.arange(table.n_archs)
-        self.report_valid = table.lookup("valid_acc", idx, self.report.name)
-        self.report_test = table.lookup("test_acc", idx, self.report.name) \
+        self.report_valid = rt.lookup("valid_acc", idx, self.report.name)
+        self.report_test = rt.lookup("test_acc", idx, self.report.name) \
             if "test_acc" in self.report.metrics else np.full(table.n_archs, np.nan)
         self.has_costs = table.has_costs(s)
         table.check_holes(s)
@@ -189,6 +191,10 @@ def run_search(table: Table, strategy, *, seed: int, run: int = 0, budget: Budge
         "budget_seconds": budget.seconds, "budget_queries": budget.queries,
         "software_version": __version__})
     run_loop(strat, view, noise_u, budget, record)
+    if view.report_table is not table:  # reported on another table: say which, check its cells
+        from nasbench_lab.transfer.report_table import finish_record
+
+        finish_record(record, view)
     return record
 
 

@@ -26,17 +26,18 @@ def make_figures(summary: dict, curves: dict) -> dict:
             continue
         logy = bool(np.nanmin(centers) > 0)
         facts = tab["facts"]
+        on = f" on {facts['report_table']['name']}" if facts.get("report_table") else ""  # transfer/
         fig = plots.plot_anytime(c["grid"], reg,
                                  "regret (pp" + (", log scale)" if logy else ")"),
                                  f"{tname}: validation regret = oracle's {_fmt(facts['oracle']['valid'])}% "
-                                 f"- incumbent's ({facts['report_epochs']} epochs)",
+                                 f"- incumbent's ({facts['report_epochs']} epochs{on})",
                                  xlabel=xlabel, logy=logy, band_note=note)
         _label_minor_x(fig)
         figs[f"anytime_regret/{tname}"] = plots.figure_to_base64_png(fig)
         tst = {s: (c["test"][s]["mean"], c["test"][s]["ci_low"], c["test"][s]["ci_high"])
                for s in strategies}
         fig = plots.plot_anytime(c["grid"], tst, "incumbent's test accuracy (%)",
-                                 f"{tname}: test accuracy of the incumbent ({facts['report_epochs']} epochs)",
+                                 f"{tname}: test accuracy of the incumbent ({facts['report_epochs']} epochs{on})",
                                  xlabel=xlabel, band_note=note)
         _label_minor_x(fig)
         ot = facts["oracle"]["test"]

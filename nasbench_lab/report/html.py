@@ -104,6 +104,11 @@ def _fact_rows(facts):
         ("search schedule", lambda f: f"{f['search_epochs']} epochs (<code>{_e(f['search_schedule'])}</code>), "
                                       f"{_seeds(f['search_seeds'])}; a query draws one seed"
                                       + _present_note(f.get("search_present_share"))),
+        ("reported on", lambda f: (f"<strong>table {_e(f['report_table']['name'])}</strong> ({_e(f['report_table']['dataset'])}, "
+                                   f"hash <code>{_e(f['report_table']['content_hash'])}</code>): the search saw only "
+                                   f"{_e(f['name'])}; every accuracy, regret and oracle in this report is on "
+                                   f"{_e(f['report_table']['name'])}") if f.get("report_table") else
+                                  f"this table ({_e(f['name'])})"),
         ("report schedule", lambda f: f"{f['report_epochs']} epochs (<code>{_e(f['report_schedule'])}</code>), "
                                       f"{_seeds(f['report_seeds'])}; the incumbent is reported with the seed mean"),
         ("oracle", lambda f: f"best report-schedule validation accuracy {fmt(f['oracle']['valid'])}% "

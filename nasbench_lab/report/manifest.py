@@ -33,21 +33,26 @@ N_BOOT = 4000
 # Table facts and the compare manifest
 # ---------------------------------------------------------------------------------------
 
-def table_facts(table, search_schedule=None, report_schedule=None) -> dict:
+def table_facts(table, search_schedule=None, report_schedule=None, report_table=None) -> dict:
     """What the report needs to know about a table: identity, schedules, oracle, and how
-    finely its report schedule resolves differences (`tables.resolution`)."""
+    finely its report schedule resolves differences (`tables.resolution`). With a
+    `report_table` (B, same space; `report_schedule` then names B's schedule) every report
+    fact (report schedule, oracle, best test, resolution) is B's, and "report_table" names it."""
     from nasbench_lab.tables.resolution import table_resolution
 
     search = table.schedule(search_schedule)
-    report = table.schedule(report_schedule if report_schedule is not None else search.name)
+    rt = table if report_table is None else report_table
+    report = rt.schedule(report_schedule if report_schedule is not None else search.name)
     idx = np.arange(table.n_archs)
-    valid = np.asarray(table.lookup("valid_acc", idx, report.name), dtype=float)
-    test = (np.asarray(table.lookup("test_acc", idx, report.name), dtype=float)
+    valid = np.asarray(rt.lookup("valid_acc", idx, report.name), dtype=float)
+    test = (np.asarray(rt.lookup("test_acc", idx, report.name), dtype=float)
             if "test_acc" in report.metrics else np.full(table.n_archs, np.nan))
     if not np.isfinite(valid).any():
-        raise NasbenchError(f"table {table.name!r}: no validation accuracy in schedule {report.name!r}")
+        raise NasbenchError(f"table {rt.name!r}: no validation accuracy in schedule {report.name!r}")
     best = int(np.nanargmax(valid))
-    return {
+    extra = {} if report_table is None else {"report_table": {
+        "name": rt.name, "path": str(rt.path), "content_hash": rt.content_hash, "dataset": rt.dataset}}
+    return {**extra,
         "name": table.name, "path": str(table.path), "content_hash": table.content_hash,
         "dataset": table.dataset, "space": table.space.name, "n_archs": int(table.n_archs),
         "search_schedule": search.name, "search_epochs": int(search.epochs),
@@ -58,8 +63,28 @@ def table_facts(table, search_schedule=None, report_schedule=None) -> dict:
         "oracle": {"index": best, "arch": table.space.to_string(table.space.from_index(best)),
                    "valid": _num(valid[best]), "test": _num(test[best])},
         "best_test": _num(np.nanmax(test)) if np.isfinite(test).any() else None,
-        "resolution": table_resolution(table, report.name),
+        "resolution": table_resolution(rt, report.name),
     }
+
+
+def report_table_of(config: dict):
+    """(open report table B, its schedule) from a results configuration, or (None, None);
+    B must still hold the content the runs were made with."""
+    info = config.get("report_table")
+    if not info:
+        return None, None
+    from nasbench_lab.tables.table import Table
+
+    path = info.get("path")
+    if not path or not os.path.exists(path):
+        raise NasbenchError(f"report table {info.get('name')!r} is no longer at {path}; put it back or rerun "
+                            "the compare command")
+    t = Table(path)
+    if info.get("content_hash") and t.content_hash != info["content_hash"]:
+        t.close()
+        raise NasbenchError(f"report table {path} changed since the runs were made (content hash "
+                            f"{t.content_hash[:12]} != {info['content_hash'][:12]})")
+    return t, info.get("schedule")
 
 
 def write_manifest(out_dir, manifest: dict) -> None:
@@ -82,6 +107,7 @@ def load_manifest(store: ResultStore) -> dict:
         or list(cfg.get("tables", {}))
     strategies = m.get("strategies") or list(cfg.get("strategies", {}))
     facts = dict(m.get("table_facts") or {})
+    rt, rsched = report_table_of(cfg) if any(n not in facts for n in tables) else (None, None)
     for name in tables:
         if name in facts:
             continue
@@ -96,7 +122,8 @@ def load_manifest(store: ResultStore) -> dict:
             if info.get("content_hash") and t.content_hash != info["content_hash"]:
                 raise NasbenchError(f"table {path} changed since the runs were made (content hash "
                                     f"{t.content_hash[:12]} != {info['content_hash'][:12]})")
-            facts[name] = table_facts(t, cfg.get("search_schedule"), cfg.get("report_schedule"))
+            facts[name] = table_facts(t, cfg.get("search_schedule"),
+                                      rsched if rt is not None else cfg.get("report_schedule"), rt)
     if not m.get("runs"):
         counts = [store.count(t, s)
                   for t in tables for s in strategies]

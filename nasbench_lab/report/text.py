@@ -12,7 +12,9 @@ def text_summary(summary: dict) -> str:
     metric = setup["metric"]
     lines = []
     for t, tab in summary["tables"].items():
-        lines.append(f"{t}: final incumbent ({tab['facts']['report_schedule']}-epoch schedule), "
+        rt = tab["facts"].get("report_table")
+        on = f" of table {rt['name']}: the search saw only {t}, every accuracy below is on {rt['name']}" if rt else ""
+        lines.append(f"{t}: final incumbent ({tab['facts']['report_schedule']}-epoch schedule{on}), "
                      f"{setup['runs']} runs per strategy, {budget_text(setup)}; ranked by median final "
                      f"{'test' if metric == 'test' else 'validation'} accuracy")
         w = max(8, *(len(s) for s in tab["ranking"]))
