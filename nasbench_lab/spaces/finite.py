@@ -24,6 +24,7 @@ computes its classes at first use.
 """
 from __future__ import annotations
 
+import gc
 from functools import lru_cache
 from importlib import resources
 
@@ -41,14 +42,17 @@ class Enumeration:
     def __init__(self, space: SearchSpace, archs: list, canon: np.ndarray, keys: list):
         self.space = space
         self.archs = archs
-        self.index = {a.choices: i for i, a in enumerate(archs)}
+        choices = [a.choices for a in archs]
+        self.index = dict(zip(choices, range(len(archs))))
         self.canon = np.ascontiguousarray(canon, dtype=np.int32)
         self.canon_list = self.canon.tolist()
         self.keys = list(keys)
-        self.key_by_choices = {a.choices: self.keys[c] for a, c in zip(archs, self.canon_list)}
-        for i, a in enumerate(archs):  # the shared objects carry their index and key (not fields:
-            a.__dict__["_index"] = i   # equality, hashing and repr are the Arch's own)
-            a.__dict__["_key"] = self.keys[self.canon_list[i]]
+        key_of = [self.keys[c] for c in self.canon_list]
+        self.key_by_choices = dict(zip(choices, key_of))
+        for i, a, k in zip(range(len(archs)), archs, key_of):  # the shared objects carry their index
+            d = a.__dict__                                     # and key (not fields: equality, hashing
+            d["_index"] = i                                    # and repr are the Arch's own)
+            d["_key"] = k
         self.size = len(archs)
         self._onehot = None
         self._path = None
@@ -107,7 +111,13 @@ def enumeration(space: SearchSpace) -> Enumeration | None:
     if size > MAX_SIZE:
         return None
     build = getattr(space, "_build_enumeration", None)
-    e = build() if build is not None else _generic(space)
+    was = gc.isenabled()
+    gc.disable()  # tens of thousands of new objects, none of them garbage: collections only cost (3x)
+    try:
+        e = build() if build is not None else _generic(space)
+    finally:
+        if was:
+            gc.enable()
     space.__dict__["_enumeration"] = e
     return e
 
@@ -154,8 +164,15 @@ def write_nb201_canonical(directory) -> None:
 
 
 def arch_objects(name: str, choices: np.ndarray) -> list:
-    """One Arch per row of an integer [n, decisions] array."""
-    return [Arch(name, tuple(row)) for row in choices.tolist()]
+    """One Arch per row of an integer [n, decisions] array (built without the frozen
+    dataclass's __init__, which sets each field through object.__setattr__: the same objects)."""
+    new = object.__new__
+    out = []
+    for row in choices.tolist():
+        a = new(Arch)
+        a.__dict__.update(space=name, choices=tuple(row))
+        out.append(a)
+    return out
 
 
 __all__ = ["Enumeration", "enumeration", "classes", "nb201_canonical", "derive_nb201_canonical",
