@@ -339,6 +339,8 @@ EXTRA_COMMANDS = {
     "exercise": ("nasbench_lab.exercises.cli", "classroom exercises: list, start NAME DIR, grade DIR"),
     "oneshot": ("nasbench_lab.strategies.oneshot.cli", "weight-sharing NAS (DARTS, GDAS, RSPS, SETN) on a "
                 "live-built table's data"),
+    "proxies": ("nasbench_lab.proxies.cli", "zero-cost proxies of every distinct cell of a live-built table "
+                "(resumable); --evaluate: their rank correlation with accuracy"),
     "strategies": ("nasbench_lab.strategies.cli", "list the strategies: parameters, defaults, one line of "
                    "documentation"),
     "transfer": ("nasbench_lab.transfer.cli", "rank correlation and top-k overlap of the cells' final accuracy "

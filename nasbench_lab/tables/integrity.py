@@ -24,7 +24,7 @@ import numbers
 import numpy as np
 
 from nasbench_lab import NasbenchError
-from nasbench_lab.tables.schema import METRICS, STATIC_METRICS
+from nasbench_lab.tables.schema import METRICS, PROXY_GROUP, STATIC_METRICS
 
 HASH_SCHEME = "sha256-per-array/1"
 DIGEST_ATTR = "sha256"
@@ -55,13 +55,14 @@ def root_digest(digests: dict) -> str:
 
 
 def datasets(h5) -> dict:
-    """name -> h5py.Dataset for every dataset of the file (names without the leading '/')."""
+    """name -> h5py.Dataset for every dataset the content hash covers (names without the leading
+    '/'): all but the proxies group, which has its own hash (proxy_store.py)."""
     import h5py
 
     out = {}
 
     def visit(name, obj):
-        if isinstance(obj, h5py.Dataset):
+        if isinstance(obj, h5py.Dataset) and not name.startswith(PROXY_GROUP + "/"):
             out[name] = obj
     h5.visititems(visit)
     return out

@@ -10,11 +10,18 @@
     <metric>              [n_archs, n_seeds, n_recorded] float32, see METRICS
     present               [n_archs, n_seeds] bool: this (arch, seed) was trained; missing
                           seeds are False and their metrics NaN, never filled in
+/proxies/                 optional (schema 2): zero-cost proxies per [arch, init seed], their
+                          CPU seconds, and their own hash (tables/proxy_store.py)
+
+Schema 2 only added the optional proxies group: a schema-1 file reads as a schema-2 file
+without proxies (`READABLE_SCHEMA_VERSIONS`); writing proxies into it migrates it.
 """
 from __future__ import annotations
 
 FORMAT = "nasbench_lab-table"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
+PROXY_GROUP = "proxies"
 
 # per-epoch metrics; accuracies in percent, times in seconds
 METRICS = (

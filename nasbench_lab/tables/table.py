@@ -14,7 +14,7 @@ import numpy as np
 from nasbench_lab.spaces import Arch, SpaceError, get_space
 from nasbench_lab.tables import integrity
 from nasbench_lab.tables.integrity import TableError
-from nasbench_lab.tables.schema import FORMAT, METRICS, SCHEMA_VERSION, STATIC_METRICS
+from nasbench_lab.tables.schema import FORMAT, METRICS, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, STATIC_METRICS
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,10 @@ class Table:
             raise TableError(f"{self.path} is an HDF5 file but not a nasbench_lab table "
                              "(no format attribute); import it with `nasbench-lab import`")
         version = integrity.as_int(attrs.get("schema_version", -1), "schema_version", self.path)
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_SCHEMA_VERSIONS:
             raise TableError(f"{self.path} has table schema version {version}, this nasbench_lab reads "
-                             f"version {SCHEMA_VERSION}; re-import or rebuild it with this version")
+                             f"versions {', '.join(map(str, READABLE_SCHEMA_VERSIONS))} (now {SCHEMA_VERSION}); re-import or "
+                             "rebuild it with this version")
         text = integrity.text_attr
         self.name = text(attrs, "name", self.path)
         self.space = get_space(text(attrs, "space", self.path))
@@ -151,6 +152,9 @@ class Table:
         if not self.schedules:
             raise TableError(f"{self.path}: the table has no schedules; re-import or rebuild it")
         integrity.check_static_layout(self._h5, self.n_archs, self.path)
+        from nasbench_lab.tables import proxy_store
+
+        self.proxies_info = proxy_store.check_layout(self._h5, self.n_archs, self.path)
 
     # --- plumbing ------------------------------------------------------------------------
     def close(self) -> None:
@@ -248,6 +252,16 @@ class Table:
                 raise TableError(f"table {self.name!r} has no static metric {metric!r}")
             self._cache[key] = self._read(f"static/{metric}")
         return self._cache[key]
+
+    def proxies(self):
+        """The table's zero-cost proxies (`proxy_store.ProxyScores`, verified), or None."""
+        if self.proxies_info is None:
+            return None
+        if ("", "proxies") not in self._cache:
+            from nasbench_lab.tables import proxy_store
+
+            self._cache[("", "proxies")] = proxy_store.read(self._h5, self.proxies_info, self.path)
+        return self._cache[("", "proxies")]
 
     # --- indices -------------------------------------------------------------------------
     def index_of(self, arch: Arch | str | int) -> int:
@@ -379,6 +393,10 @@ class Table:
                     self.check_holes(sch.name)
                 except TableError as e:
                     problems.append(str(e))
+        try:
+            self.proxies()
+        except TableError as e:
+            problems.append(str(e))
         from nasbench_lab.tables.writer import content_hash
 
         try:
@@ -399,6 +417,7 @@ class Table:
             "software_version": self.software_version, "created": self.created,
             "provenance": self.provenance,
             "static": [m for m in STATIC_METRICS if m in self._h5.get("static", {})],
+            "proxies": list(self.proxies_info.names) if self.proxies_info else [],
             "schedules": {},
         }
         for sch in self.schedules.values():
