@@ -2,7 +2,12 @@
 Dask cluster through joblib's dask backend (design.md section 7: no home-made scheduler)."""
 from __future__ import annotations
 
+import os
 import re
+import signal
+import sys
+import threading
+import time
 from typing import Callable, Iterable, Iterator
 
 from nasbench_lab import NasbenchError
@@ -65,5 +70,56 @@ def parallel_map(fn: Callable, calls: Iterable[tuple], workers: int = 1,
         finally:
             client.close()
         return
+    parent = os.getpid()
     yield from joblib.Parallel(n_jobs=workers, return_as="generator_unordered", batch_size=1)(
-        joblib.delayed(fn)(*c) for c in calls)
+        joblib.delayed(_in_worker)(parent, fn, c) for c in calls)
+
+
+_GUARDED: int | None = None  # the parent pid this worker process watches, once installed
+POLL_SECONDS = 0.5
+
+
+def _in_worker(parent: int, fn: Callable, call: tuple):
+    """Run one job in a local worker process, first making sure (once per process) that the
+    process ends when `parent` does (see `end_with_parent`)."""
+    if _GUARDED != parent and os.getpid() != parent:
+        end_with_parent(parent)
+    return fn(*call)
+
+
+def end_with_parent(parent: int) -> None:
+    """Make this process end promptly when process `parent` is gone (SIGKILLed: no chance to
+    stop its workers): on Linux the kernel sends SIGTERM at the parent's death
+    (prctl PR_SET_PDEATHSIG); everywhere a daemon thread polls the parent pid every
+    POLL_SECONDS and ends the process when it has disappeared or this one was re-parented."""
+    global _GUARDED
+    _GUARDED = parent
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # no libc prctl: the thread below still does it
+            pass
+    if os.getppid() != parent:  # already gone (before prctl could take effect)
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="nasbench-lab-parent-watch", daemon=True).start()
+
+
+def _parent_alive(parent: int) -> bool:
+    if os.getppid() != parent:  # re-parented: the parent has died
+        return False
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's (pid reused): not our parent any more
+        return os.getppid() == parent
+    return True
+
+
+def _watch_parent(parent: int) -> None:
+    while _parent_alive(parent):
+        time.sleep(POLL_SECONDS)
+    os._exit(1)
