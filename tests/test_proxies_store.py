@@ -130,3 +130,14 @@ def test_cli_errors_are_one_line(args, msg, capsys):
     assert main(["proxies", *args]) == 2
     err = capsys.readouterr().err
     assert msg in err and err.count("\n") == 1
+
+
+def test_build_with_proxies(tmp_path, capsys):
+    out = tmp_path / "b.h5"
+    assert main(["build", "--out", str(out), "--protocol", "small-mnist1d", "--space", "nb201-3ops",
+                 "--seeds", "0", "--limit", "2", "--proxies", "--json"]) == 0
+    with Table(out) as t:
+        ps = t.proxies()
+        trained = t.present(t.default_schedule)[:, 0]
+        assert ps.info.seeds == ("0",) and np.array_equal(ps.present[:, 0], trained) and trained.sum() >= 2
+        assert t.check() == []

@@ -203,8 +203,10 @@ def cell_order(table, plan) -> list[str]:
 
 
 def compute_proxies(table_path, *, seeds=(0, 1, 2), batch_size: int = DEFAULT_BATCH_SIZE, workers: int = 1,
-                    max_cells: int | None = None, replace: bool = False, log=print) -> dict:
-    """Compute what is missing, then write every journalled proxy into the table. Returns a summary."""
+                    max_cells: int | None = None, replace: bool = False, trained_only: bool = False,
+                    log=print) -> dict:
+    """Compute what is missing (`trained_only`: only for the cells the table holds a training of),
+    then write every journalled proxy into the table. Returns a summary."""
     from nasbench_lab.tables.build import check_seeds_and_limit, make_plan
     from nasbench_lab.tables.table import Table
 
@@ -225,10 +227,12 @@ def compute_proxies(table_path, *, seeds=(0, 1, 2), batch_size: int = DEFAULT_BA
     except OSError as e:
         raise NasbenchError(f"cannot create the journal {parts}: {e.strerror}") from None
     with exclusive(parts / LOCK_NAME, f"the proxies of {table_path}"):
-        return _compute(table_path, parts, protocol, space, seeds, batch_size, workers, max_cells, replace, log)
+        return _compute(table_path, parts, protocol, space, seeds, batch_size, workers, max_cells, replace,
+                        trained_only, log)
 
 
-def _compute(table_path, parts, protocol, space, seeds, batch_size, workers, max_cells, replace, log) -> dict:
+def _compute(table_path, parts, protocol, space, seeds, batch_size, workers, max_cells, replace, trained_only,
+             log) -> dict:
     from nasbench_lab.tables.build import make_plan
     from nasbench_lab.tables.table import Table
 
@@ -238,6 +242,9 @@ def _compute(table_path, parts, protocol, space, seeds, batch_size, workers, max
     with Table(table_path) as t:
         moved, table_seeds = _take_in_table(t, parts, setting, plan, replace)
         order = cell_order(t, plan)
+        if trained_only:
+            trained = t.present(t.default_schedule).any(1)
+            order = [k for k in order if trained[plan.representative[k]]]
     all_seeds = sorted(set(seeds) | set(journal_seeds) | set(table_seeds))
     (parts / META).write_text(json.dumps({"setting": setting, "seeds": all_seeds}, sort_keys=True))
     todo = []
