@@ -7,7 +7,10 @@ import contextlib
 
 import numpy as np
 
-from nasbench_lab.exercises.grader import FULL_TABLE, _call, _load, _need
+from nasbench_lab.exercises.harness import call, need, open_sandbox
+from nasbench_lab.exercises.report import describe
+
+FULL_TABLE = "nb201-mnist1d"
 
 SECTION_GRAD = "Gradient check: arch_gradient"
 SECTION_DERIVE = "Derivation: derive_cell"
@@ -72,17 +75,18 @@ def _gradient_hint(got, net, alpha, x, y, want) -> str:
             "net.forward(x, w); dL/dalpha = p * (dw - sum(p * dw, axis=1, keepdims=True)).")
 
 
-def _check_gradient(report, mod, ex) -> bool:
+def _check_gradient(report, sb) -> bool:
     ok_all = True
     for seed, kind in ((1, "random"), (2, "near zero"), (3, "one op dominant")):
         name = f"gradient on a tiny float64 supernet, alpha {kind}"
         net, alpha, x, y = _tiny_case(seed, kind)
-        before = alpha.copy()
-        ok, got = _call(report, SECTION_GRAD, name, ex, mod.arch_gradient, net, alpha, x, y)
+        # the graded process builds the same network and data from (seed, kind) itself
+        ok, got, after = call(report, SECTION_GRAD, name, sb, "arch_gradient", seed, kind, recipe="darts_case",
+                              return_args=True)
         if not ok:
             ok_all = False
             continue
-        if not np.array_equal(alpha, before):
+        if not (after and isinstance(after[0], np.ndarray) and np.array_equal(alpha, after[0])):
             report.add(SECTION_GRAD, name, "fail", "alpha was changed in place",
                        "Work on a copy (or on softmax(alpha)); the search owns alpha.")
             ok_all = False
@@ -104,7 +108,7 @@ def _check_gradient(report, mod, ex) -> bool:
     return ok_all
 
 
-def _check_derive(report, mod, ex) -> bool:
+def _check_derive(report, sb) -> bool:
     from nasbench_lab.strategies.oneshot.base import derive_argmax
 
     rng = np.random.default_rng(7)
@@ -116,7 +120,7 @@ def _check_derive(report, mod, ex) -> bool:
     for label, a in (("random alpha", rng.standard_normal((6, 5))), ("none wins on two edges", none_wins),
                      ("ties between conv 1x1 and conv 3x3", tie)):
         want = derive_argmax(a)
-        ok, got = _call(report, SECTION_DERIVE, f"derive_cell, {label}", ex, mod.derive_cell, a.copy())
+        ok, got, _ = call(report, SECTION_DERIVE, f"derive_cell, {label}", sb, "derive_cell", a.copy())
         if not ok:
             ok_all = False
             continue
@@ -139,6 +143,23 @@ def _check_derive(report, mod, ex) -> bool:
 def search_with(arch_gradient, derive_cell, epochs: int = SEARCH_EPOCHS, seed: int = 0) -> dict:
     """A DARTS-V1 search on the built-in protocol with `arch_gradient(net, alpha, x, y)` as its
     architecture gradient; the cell `derive_cell` derives, scored by the built-in table."""
+    out = search_core(arch_gradient, derive_cell, epochs, seed)
+    with contextlib.suppress(Exception):
+        out["test_acc"] = _table_score(out["cell"])
+    return out
+
+
+def _table_score(cell: str) -> float:
+    from nasbench_lab.spaces import NB201
+    from nasbench_lab.tables import open_table
+
+    t = open_table(FULL_TABLE)
+    return float(t.lookup("test_acc", [t.index_of(NB201.from_string(cell))])[0])
+
+
+def search_core(arch_gradient, derive_cell, epochs: int = SEARCH_EPOCHS, seed: int = 0) -> dict:
+    """The search of `search_with` without the table: its alpha and derived cell (what the graded
+    process sends back)."""
     from nasbench_lab.spaces import NB201, Arch
     from nasbench_lab.strategies.oneshot.darts import DARTS
 
@@ -151,25 +172,24 @@ def search_with(arch_gradient, derive_cell, epochs: int = SEARCH_EPOCHS, seed: i
     m = StudentDARTS(seed=seed, epochs=epochs)
     m.run()
     cell = tuple(int(c) for c in derive_cell(m.alpha.copy()))
-    out = {"alpha": m.alpha.copy(), "cell": NB201.to_string(Arch("nb201", cell))}
-    with contextlib.suppress(Exception):
-        from nasbench_lab.tables import open_table
-
-        t = open_table(FULL_TABLE)
-        out["test_acc"] = float(t.lookup("test_acc", [t.index_of(NB201.from_string(out["cell"]))])[0])
-    return out
+    return {"alpha": np.asarray(m.alpha, dtype=np.float64).copy(), "cell": NB201.to_string(Arch("nb201", cell))}
 
 
-def _check_search(report, mod) -> None:
+def _check_search(report, sb) -> None:
     from nasbench_lab.strategies.oneshot import run_oneshot
     from nasbench_lab.strategies.oneshot.base import derive_argmax
 
     name = f"a {SEARCH_EPOCHS}-epoch DARTS-V1 search on the built-in protocol, seed 0"
-    try:
-        got = search_with(mod.arch_gradient, mod.derive_cell)
+    try:   # in the graded process; only the final alpha and the cell come back
+        got = sb.request("task", task="darts_search", args=[SEARCH_EPOCHS, 0], limit=120.0)
+        if not (isinstance(got, dict) and isinstance(got.get("alpha"), np.ndarray)
+                and got["alpha"].shape == (6, 5) and isinstance(got.get("cell"), str)):
+            raise ValueError(f"the search returned {got!r}")
     except Exception as e:
-        report.add(SECTION_SEARCH, name, "fail", f"raised {type(e).__name__}: {e}", "")
+        report.add(SECTION_SEARCH, name, "fail", f"raised {describe(e)}", "")
         return
+    with contextlib.suppress(Exception):
+        got["test_acc"] = _table_score(got["cell"])
     ref = run_oneshot("darts-v1", seed=0, epochs=SEARCH_EPOCHS)
     ref_alpha = np.log(np.array(ref.alpha[-1]))  # softmax is shift-invariant per row
     diff = np.abs((got["alpha"] - got["alpha"].mean(1, keepdims=True))
@@ -187,15 +207,17 @@ def _check_search(report, mod) -> None:
                    "Pass the gradient check first; the search uses exactly that gradient.")
 
 
-def grade_darts(report, folder, ex, tables, runs) -> None:
-    with contextlib.ExitStack() as stack:
-        mod = _load(report, folder, ex, stack)
-        if mod is None or not _need(report, mod, ex, ["arch_gradient", "derive_cell"]):
-            report.stopped = "nothing to grade yet."
-            return
-        grad_ok = _check_gradient(report, mod, ex)
-        derive_ok = _check_derive(report, mod, ex)
+def grade_darts(report, folder, ex, tables, runs, clock) -> None:
+    sb = open_sandbox(report, folder, ex, clock)
+    if sb is None or not need(report, sb, ex, ["arch_gradient", "derive_cell"]):
+        report.stopped = "nothing to grade yet."
+        if sb is not None:
+            sb.close()
+        return
+    with sb:
+        grad_ok = _check_gradient(report, sb)
+        derive_ok = _check_derive(report, sb)
         if grad_ok and derive_ok:
-            _check_search(report, mod)
+            _check_search(report, sb)
         else:
             report.add(SECTION_SEARCH, "the search (after the checks above pass)", "skip")
