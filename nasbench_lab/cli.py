@@ -221,7 +221,7 @@ def cmd_run(args) -> int:
     store, res = run_experiment([args.table], [spec], runs=args.runs, seed=args.seed, budget=_budget(args),
                                 out=args.out, search_schedule=args.search_schedule,
                                 report_schedule=args.report_schedule, workers=args.workers,
-                                progress=None if not args.json else False, report_table=args.report_table)
+                                progress=None if not args.json else False, objectives=_objectives(args), report_table=args.report_table)
     wall = time.perf_counter() - t0
     (table, strategy), records = next(iter(res["results"].items()))
     summary = {"strategy": strategy, "table": table, **final_summary(records),
@@ -240,6 +240,21 @@ def cmd_run(args) -> int:
           f"(median {_num(v['median'])}), test {_num(te['mean'])} +- {_num(te['std'])} (median {_num(te['median'])})")
     print(f"  {summary['queries_mean']:.1f} queries per run on average; results in {store.dir}")
     return 0
+
+
+def _add_objective_args(p) -> None:
+    p.add_argument("--objectives", default=None, metavar="valid_acc,COST[,...]",
+                   help="multi-objective: maximise valid_acc, minimise static cost metrics of the table "
+                        "(params, flops, latency_ms); the report adds fronts, hypervolume curves and tests")
+    p.add_argument("--max-params", type=float, default=None, metavar="N",
+                   help="constraint: only cells with params <= N count for the incumbent (infeasible queries "
+                        "are still charged: they were trained)")
+
+
+def _objectives(args):
+    from nasbench_lab.objectives import parse_objectives
+
+    return parse_objectives(args.objectives, args.max_params)
 
 
 def _add_budget_args(p) -> None:
@@ -316,6 +331,7 @@ def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
     s.add_argument("--runs", type=int, default=100, help="number of runs (default 100)")
     s.add_argument("--seed", type=int, default=0, help="base seed; run i is seeded from (seed, i) (default 0)")
     _add_budget_args(s)
+    _add_objective_args(s)
     s.add_argument("--workers", type=int, default=1, help="parallel processes (joblib; default 1)")
     s.add_argument("--out", required=True, metavar="DIR", help="folder for the runs (reused: finished runs are kept)")
     s.add_argument("--json", action="store_true", help="print the summary as one JSON object")

@@ -43,6 +43,10 @@ def _command_line(args) -> str:
             parts += [flag, f"{v:g}" if isinstance(v, float) else str(v)]
     for p in args.param:
         parts += ["--param", p]
+    if args.objectives is not None:
+        parts += ["--objectives", args.objectives]
+    if args.max_params is not None:
+        parts += ["--max-params", f"{args.max_params:g}"]
     if args.metric != "test":
         parts += ["--metric", args.metric]
     if args.test != "wilcoxon":
@@ -72,7 +76,7 @@ def _check_reportable(tables: list[str], search_schedule, report_schedule) -> No
 
 
 def cmd_compare(args) -> int:
-    from nasbench_lab.cli import _budget, _print_json
+    from nasbench_lab.cli import _budget, _objectives, _print_json
     from nasbench_lab.experiment import portable_specs, run_experiment
     from nasbench_lab.report import (REPORT_HTML, build_report, headline, table_facts, text_summary,
                                      write_manifest)
@@ -87,6 +91,7 @@ def cmd_compare(args) -> int:
     if not 0 < args.alpha < 1:
         raise NasbenchError(f"--alpha must be in (0, 1), got {args.alpha}")
     budget = _budget(args)
+    objectives = _objectives(args)
     if args.report_table is None:  # (a report table's metrics are checked by run_experiment)
         _check_reportable(tables, args.search_schedule, args.report_schedule)
     manifest = {"command": _command_line(args), "tables": [], "strategies": names, "runs": args.runs,
@@ -101,13 +106,19 @@ def cmd_compare(args) -> int:
         manifest["table_facts"] = {t.name: table_facts(t, args.search_schedule,
                                                        args.report_schedule if rt is None else rsched, rt)
                                    for t in opened}
+        if objectives.max_params is not None:  # the oracle is the best cell under the cap
+            from nasbench_lab.objectives import constrained_oracle
+
+            for t in opened:
+                f = manifest["table_facts"][t.name]
+                f["oracle"] = constrained_oracle(t, f["report_schedule"], objectives.max_params)
         write_manifest(store.dir, manifest)
 
     t0 = time.perf_counter()
     store, res = run_experiment(tables, specs, runs=args.runs, seed=args.seed, budget=budget, out=args.out,
                                 search_schedule=args.search_schedule, report_schedule=args.report_schedule,
                                 workers=args.workers, dask_scheduler=args.dask_scheduler,
-                                progress=False if args.json else None, on_start=on_start,
+                                progress=False if args.json else None, on_start=on_start, objectives=objectives,
                                 report_table=args.report_table)
     t_runs = time.perf_counter() - t0
     manifest["wall_seconds"] = round(t_runs, 3)
@@ -143,7 +154,7 @@ def cmd_report(args) -> int:
 
 
 def register(sub) -> None:
-    from nasbench_lab.cli import _add_budget_args, strategies_epilog
+    from nasbench_lab.cli import _add_budget_args, _add_objective_args, strategies_epilog
 
     s = sub.add_parser(
         "compare", help="many paired runs of several strategies; statistics, plots and an HTML report",
@@ -162,6 +173,7 @@ def register(sub) -> None:
     s.add_argument("--seed", type=int, default=0, help="base seed; run i uses the same seed stream for every "
                    "strategy (default 0)")
     _add_budget_args(s)
+    _add_objective_args(s)
     s.add_argument("--metric", choices=("test", "valid"), default="test",
                    help="final value the tests and ranks compare (default: the incumbent's test accuracy)")
     s.add_argument("--test", choices=("wilcoxon", "mann-whitney"), default="wilcoxon",

@@ -11,10 +11,12 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
+from nasbench_lab.objectives import DEFAULT as DEFAULT_OBJECTIVES
 from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_dir
 from nasbench_lab.parallel import check_dask_address, check_workers, parallel_map
 from nasbench_lab.results import ResultStore
@@ -92,10 +94,15 @@ def _view(table_path: str, search_schedule, report_schedule, expect_hash: str | 
 
 
 def _run_chunk(table_path, strategy: StrategySpec, seed, run_ids, budget, search_schedule,
-               report_schedule, expect_hash: str | None = None, report: tuple | None = None) -> list[RunRecord]:
+               report_schedule, expect_hash: str | None = None, report: tuple | None = None, objectives=None) -> list[RunRecord]:
     view = _view(table_path, search_schedule, report_schedule, expect_hash, report)
     return [run_search(view.table, strategy.ref, seed=seed, run=r, budget=budget,
-                       params=strategy.param_dict, view=view) for r in run_ids]
+                       params=strategy.param_dict, view=view, objectives=objectives) for r in run_ids]
+
+
+def _run_chunk_with(objectives, *job) -> list[RunRecord]:
+    """`_run_chunk` for runs with --objectives or --max-params (an objectives.Objectives)."""
+    return _run_chunk(*job, objectives=objectives)
 
 
 def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed: int, budget: Budget,
@@ -117,7 +124,7 @@ def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed:
 def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: int, seed: int,
                    budget: Budget, out: str, search_schedule=None, report_schedule=None,
                    workers: int = 1, dask_scheduler: str | None = None, progress: bool | None = None,
-                   chunk: int = 8, on_start=None, report_table: str | None = None) -> tuple[ResultStore, dict]:
+                   chunk: int = 8, on_start=None, objectives=None, report_table: str | None = None) -> tuple[ResultStore, dict]:
     """Run (or reuse) `runs` runs of every strategy on every table; returns the store and
     {(table, strategy): [RunRecord, ...]} ordered by run index.
 
@@ -154,11 +161,13 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
             raise NasbenchError(f"table {t.name!r} has no costs in schedule "
                                 f"{t.schedule(search_schedule).name!r}: use --budget-queries")
         check_searchable(t, search_schedule)
+        if objectives is not None:  # --objectives/--max-params: the table has the metrics, a cell fits
+            objectives.check_table(t)
     out_dir = prepare_out_dir(out)  # a file, an unwritable place: one line, before any work
     # one writer per results directory: a second command into it is refused, not mixed in
     with exclusive(out_dir / LOCK_NAME, f"results into {out_dir}"):
-        store = ResultStore(out, experiment_config(opened, strategies, seed, budget, search_schedule,
-                                                   report_schedule, rtable, rsched))
+        store = ResultStore(out, (objectives or DEFAULT_OBJECTIVES).add_to(experiment_config(opened, strategies, seed, budget, search_schedule,
+                                                   report_schedule, rtable, rsched)))
         if on_start is not None:
             on_start(store, opened)
         report = (rtable.path, rtable.content_hash) if rtable is not None else None
@@ -185,7 +194,8 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
 
             bar = tqdm(total=total, desc="runs", unit="run", disable=not progress, leave=False)
             log = _ProgressLines(total, t0) if lines else None
-            for chunk_records in parallel_map(_run_chunk, jobs, workers, dask_scheduler):
+            fn = _run_chunk if objectives is None or objectives.is_default else partial(_run_chunk_with, objectives)
+            for chunk_records in parallel_map(fn, jobs, workers, dask_scheduler):
                 store.save_many(chunk_records)  # one transaction: each run whole or absent
                 bar.update(len(chunk_records))
                 if log is not None:

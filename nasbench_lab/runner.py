@@ -170,8 +170,13 @@ class SearchView:
 
 def run_search(table: Table, strategy, *, seed: int, run: int = 0, budget: Budget,
                params: dict | None = None, search_schedule=None, report_schedule=None,
-               view: SearchView | None = None) -> RunRecord:
-    """Run one seeded search of `strategy` on `table` and return its record."""
+               view: SearchView | None = None, objectives=None) -> RunRecord:
+    """Run one seeded search of `strategy` on `table` and return its record. `objectives` (an
+    `objectives.Objectives`; default: validation accuracy alone) adds vector observations
+    and the --max-params constraint (the incumbent then ignores infeasible queries)."""
+    from nasbench_lab.objectives import DEFAULT, apply_constraint
+
+    obj = DEFAULT if objectives is None else objectives
     view = view or SearchView(table, search_schedule, report_schedule)
     if budget.seconds is not None and not view.has_costs:
         raise NasbenchError(f"table {table.name!r} has no costs in schedule {view.search.name!r}: "
@@ -182,15 +187,18 @@ def run_search(table: Table, strategy, *, seed: int, run: int = 0, budget: Budge
     # (skipped where every arch has one seed column: the draw could not change anything)
     noise_u = np.random.default_rng(noise_ss).random(table.n_archs) if view.needs_noise else view._no_noise
     context = SearchContext(space=table.space, fidelities=view.search.recorded_epochs,
-                            max_queries=budget.queries, max_seconds=budget.seconds)
+                            max_queries=budget.queries, max_seconds=budget.seconds,
+                            objectives=obj.names, max_params=obj.max_params)
     strat = cls(context, np.random.default_rng(strategy_ss), **(params or {}))
     record = RunRecord(meta={
         "strategy": strategy, "params": strat.params, "seed": int(seed), "run": int(run),
         "table": table.name, "table_hash": table.content_hash, "space": table.space.name,
         "search_schedule": view.search.name, "report_schedule": view.report.name,
         "budget_seconds": budget.seconds, "budget_queries": budget.queries,
-        "software_version": __version__})
-    run_loop(strat, view, noise_u, budget, record)
+        "software_version": __version__, **obj.config()})
+    run_loop(strat if obj.is_default else obj.driver(strat, table), view, noise_u, budget, record)
+    if obj.max_params is not None:
+        apply_constraint(record, obj.feasible_mask(table), *view.report_arrays)
     if view.report_table is not table:  # reported on another table: say which, check its cells
         from nasbench_lab.transfer.report_table import finish_record
 

@@ -791,6 +791,10 @@ CHECKS: dict[str, Callable] = {
     "check_pickle_resume": check_pickle_resume,
 }
 
+from nasbench_lab.conformance_vector import check_vector_observations  # noqa: E402 (needs the above)
+
+CHECKS["check_vector_observations"] = check_vector_observations
+
 # ============================================================================ public API
 
 

@@ -11,6 +11,7 @@ from nasbench_lab import stats as st
 from nasbench_lab.report.format import jsonable as _jsonable
 from nasbench_lab.report.manifest import GRID_POINTS, LEVEL, METRICS, N_BOOT, SCHEMA, TESTS, load_manifest
 from nasbench_lab.report.ranking import across_tables, order_by_median, orient_pairs, table_ranking, verdict_line
+from nasbench_lab.objectives import Objectives
 from nasbench_lab.results import ResultStore
 
 
@@ -80,6 +81,7 @@ def analyze(out_dir, *, metric: str | None = None, test: str | None = None,
     tables = list(man["tables"])
     bs, bq = cfg.get("budget_seconds"), cfg.get("budget_queries")
     higher = True  # test/valid accuracy
+    objectives = Objectives.from_config(cfg)  # --objectives/--max-params of the runs
     paired = test == "wilcoxon"
 
     per_table = {}
@@ -132,6 +134,11 @@ def analyze(out_dir, *, metric: str | None = None, test: str | None = None,
         per_table[tname] = {"facts": facts, "x_axis": kind, "final": final, "pairwise": pairs,
                             "ranking": ranking, "letters": rk["letters"], "headline": rk["sentence"],
                             "per_run": samples}
+        if objectives.is_vector:  # report/hypervolume.py: fronts, hypervolume curves and tests
+            from nasbench_lab.report.hypervolume import analyze_table as hypervolume_table
+
+            per_table[tname]["hypervolume"], curves[tname]["hv"] = hypervolume_table(
+                tname, facts, recs, strategies, objectives, kind, grid, paired, alpha, seed, LEVEL, N_BOOT)
 
     across = None
     if len(tables) >= 2 and len(strategies) >= 2:
@@ -146,6 +153,7 @@ def analyze(out_dir, *, metric: str | None = None, test: str | None = None,
                 s: cfg.get("strategies", {}).get(s, {}) for s in strategies},
             "runs": runs, "seed": seed, "budget_seconds": bs, "budget_queries": bq,
             "search_schedule": cfg.get("search_schedule"), "report_schedule": cfg.get("report_schedule"),
+            **objectives.config(),
             "metric": metric, "test": test, "test_name": TESTS[test], "alpha": alpha,
             "confidence_level": LEVEL, "bootstrap": f"BCa, {N_BOOT} resamples, seed {seed}",
             "curve_band": f"mean and Student-t {LEVEL:.0%} CI over runs",

@@ -17,6 +17,10 @@ def make_figures(summary: dict, curves: dict) -> dict:
     for tname, tab in summary["tables"].items():
         c = curves[tname]
         n_runs = min(tab["final"][s]["runs"] for s in strategies)
+        if tab.get("hypervolume"):
+            from nasbench_lab.report.front_figures import make_mo_figures
+
+            figs.update(make_mo_figures(tname, tab, c, n_runs))
         xlabel = plots.TIME_LABEL if c["x"] == "time" else "queries"
         note = f"mean and {LEVEL:.0%} CI over {n_runs} runs per strategy"
         reg = {s: (c["regret"][s]["mean"], c["regret"][s]["ci_low"], c["regret"][s]["ci_high"])

@@ -148,9 +148,15 @@ def _table_section(t, tab, figs):
              if tab["x_axis"] == "time" else "number of queries (log scale)")
     return {"name": t, "xdesc": xdesc, "anytime": anytime, "final_rows": final_rows, "missing": missing,
             "final_img": _img(figs[f"final/{t}"], f"{t}: final accuracy per run") if f"final/{t}" in figs else None,
-            "pairs": pairs,
+            "pairs": pairs, "mo": _mo_section(t, tab, figs),
             "pair_img": (_img(figs[f"pairwise/{t}"], f"{t}: pairwise effect sizes and significance")
                          if f"pairwise/{t}" in figs else None)}
+
+
+def _mo_section(t, tab, figs):
+    from nasbench_lab.report.front_figures import html_section
+
+    return html_section(t, tab, figs)
 
 
 def _across(summary, figs, tables, strategies):

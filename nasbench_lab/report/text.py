@@ -48,6 +48,11 @@ def text_summary(summary: dict) -> str:
             if sig and rest:
                 lines.append(f"  ({rest} more pair{'s' if rest != 1 else ''} without a significant difference: "
                              "see the report)")
+    for t, tab in summary["tables"].items():
+        if tab.get("hypervolume"):
+            from nasbench_lab.report.hypervolume import text_lines
+
+            lines += text_lines(t, tab["hypervolume"], setup)
     return "\n".join(lines)
 
 
@@ -66,4 +71,10 @@ def headline(summary: dict) -> dict:
         "headlines": summary.get("headlines", []),
         "verdicts": summary["verdicts"],
         "metric": summary["setup"]["metric"],
+        **({"hypervolume": {t: {k: tab["hypervolume"][k] for k in ("objectives", "max_params", "final", "ranking",
+                                                                   "table_front_hypervolume")}
+                            | {"pairwise": [{k: r[k] for k in ("a", "b", "p", "p_holm", "a12", "winner")}
+                                            for r in tab["hypervolume"]["pairwise"]]}
+                            for t, tab in summary["tables"].items() if tab.get("hypervolume")}}
+           if any(tab.get("hypervolume") for tab in summary["tables"].values()) else {}),
     }

@@ -21,6 +21,8 @@ _BUILTIN_MODULES = (
     "nasbench_lab.strategies.bananas",
     "nasbench_lab.strategies.gradient_surrogate",
     "nasbench_lab.strategies.hyperband",
+    "nasbench_lab.strategies.nsga2",
+    "nasbench_lab.strategies.scalarised_rea",
 )
 _OPTIONAL_MODULES = ("nasbench_lab.strategies.optuna_adapter",)  # modules that need an optional extra; skipped when it is missing
 _OPTIONAL_NAMES = {"nasbench_lab.strategies.optuna_adapter": ("optuna", "optuna")}  # module -> (strategy, extra)

@@ -44,6 +44,11 @@ class Observation:
     train_loss: float
     cost: float   # simulated seconds charged for this query
     time: float   # simulated clock after this query
+    #: the run's objectives (`SearchContext.objectives`) measured for this query, in that order:
+    #: valid_acc then static cost metrics; () in a plain accuracy run (see nasbench_lab.objectives)
+    objectives: tuple = ()
+    #: False when the cell breaks the run's constraint (--max-params); valid_acc is then NaN
+    feasible: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,9 @@ class SearchContext:
     fidelities: tuple[int, ...]  # epochs of the search schedule a query may ask for
     max_queries: int | None = None
     max_seconds: float | None = None
+    #: what the run optimises: valid_acc (maximised) then cost metrics (minimised)
+    objectives: tuple[str, ...] = ("valid_acc",)
+    max_params: float | None = None  # cells with more parameters are infeasible
 
     @property
     def max_epoch(self) -> int:

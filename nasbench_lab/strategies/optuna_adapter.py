@@ -47,7 +47,11 @@ class OptunaStrategy(Strategy):
 
     Each ask is `study.ask(distributions)`; the trial's parameters become the architecture;
     each tell is `study.tell(trial, valid_acc)` (direction maximize), or a FAILED trial for a
-    NaN validation accuracy (Optuna refuses NaN values). The sampler is seeded from the
+    NaN validation accuracy (Optuna refuses NaN values). In a multi-objective run
+    (`--objectives valid_acc,params,...`) the study has one direction per objective (maximize
+    accuracy, minimize the costs) and is told the observation's vector, so "nsga2" is Optuna's
+    NSGA-II and "tpe" its multi-objective TPE (MOTPE); an infeasible (--max-params) or failed
+    observation is a FAILED trial. The sampler is seeded from the
     strategy's generator, so runs are reproducible; Optuna's log level is set to WARNING.
 
     Deduplication (on by default): when the sampler proposes a cell whose canonical key was
@@ -78,21 +82,31 @@ class OptunaStrategy(Strategy):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         seed = int(rng.integers(2 ** 31 - 1))
         sampler = make_sampler(self.params["sampler"], seed, self.params["n_startup_trials"])
+        self.n_obj = len(context.objectives)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.study = optuna.create_study(direction="maximize", sampler=sampler)
+            self.study = optuna.create_study(directions=["maximize"] + ["minimize"] * (self.n_obj - 1),
+                                             sampler=sampler)
         self.dists = {f"d{i}": CategoricalDistribution(list(range(int(k))))
                       for i, k in enumerate(option_counts(self.space))}
-        self.cache: dict = {}   # canonical key -> observed valid_acc (NaN: failed)
+        self.cache: dict = {}   # canonical key -> observed value(s) (NaN: failed)
         self._trial = None      # the Optuna trial behind the last ask (None: a fallback cell)
 
-    def _tell_value(self, trial, v: float) -> None:
+    def _value(self, obs: Observation):
+        """What the study is told: valid_acc, or the objective vector; NaN for a failed one."""
+        v = float(obs.valid_acc)
+        if self.n_obj == 1 or v != v:
+            return v
+        vals = tuple(float(x) for x in obs.objectives)
+        return vals if all(x == x for x in vals) else float("nan")
+
+    def _tell_value(self, trial, v) -> None:
         from optuna.trial import TrialState
 
-        if v != v:
+        if isinstance(v, float) and v != v:
             self.study.tell(trial, state=TrialState.FAIL)
         else:
-            self.study.tell(trial, float(v))
+            self.study.tell(trial, list(v) if isinstance(v, tuple) else float(v))
 
     def ask(self) -> Ask | None:
         dedup = self.params["dedup"]
@@ -117,7 +131,7 @@ class OptunaStrategy(Strategy):
         import optuna
         from optuna.trial import TrialState
 
-        v = float(obs.valid_acc)
+        v = self._value(obs)
         self.cache[self.space.canonical_key(ask.arch)] = v
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -125,10 +139,24 @@ class OptunaStrategy(Strategy):
                 self._tell_value(self._trial, v)
             else:
                 params = {f"d{i}": c for i, c in enumerate(ask.arch.choices)}
-                if v == v:
+                if isinstance(v, tuple):
+                    t = optuna.trial.create_trial(params=params, distributions=self.dists, values=list(v))
+                elif v == v:
                     t = optuna.trial.create_trial(params=params, distributions=self.dists, value=v)
                 else:
                     t = optuna.trial.create_trial(params=params, distributions=self.dists,
                                                   state=TrialState.FAIL)
                 self.study.add_trial(t)
         self._trial = None
+
+
+@register
+class OptunaNSGA2(OptunaStrategy):
+    """Optuna's NSGAIISampler through the adapter (the "optuna" strategy with sampler "nsga2").
+
+    Parameters:
+      sampler ("nsga2"), n_startup_trials (10), dedup (True), max_tries (20): as for "optuna".
+    """
+
+    name = "optuna-nsga2"
+    defaults = {**OptunaStrategy.defaults, "sampler": "nsga2"}
