@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
-from nasbench_lab.objectives import DEFAULT as DEFAULT_OBJECTIVES
 from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_dir
 from nasbench_lab.parallel import check_dask_address, check_workers, parallel_map
 from nasbench_lab.results import ResultStore
@@ -94,15 +93,10 @@ def _view(table_path: str, search_schedule, report_schedule, expect_hash: str | 
 
 
 def _run_chunk(table_path, strategy: StrategySpec, seed, run_ids, budget, search_schedule,
-               report_schedule, expect_hash: str | None = None, report: tuple | None = None, objectives=None) -> list[RunRecord]:
+               report_schedule, expect_hash: str | None = None, report: tuple | None = None) -> list[RunRecord]:
     view = _view(table_path, search_schedule, report_schedule, expect_hash, report)
     return [run_search(view.table, strategy.ref, seed=seed, run=r, budget=budget,
-                       params=strategy.param_dict, view=view, objectives=objectives) for r in run_ids]
-
-
-def _run_chunk_with(objectives, *job) -> list[RunRecord]:
-    """`_run_chunk` for runs with --objectives or --max-params (an objectives.Objectives)."""
-    return _run_chunk(*job, objectives=objectives)
+                       params=strategy.param_dict, view=view) for r in run_ids]
 
 
 def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed: int, budget: Budget,
@@ -124,7 +118,7 @@ def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed:
 def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: int, seed: int,
                    budget: Budget, out: str, search_schedule=None, report_schedule=None,
                    workers: int = 1, dask_scheduler: str | None = None, progress: bool | None = None,
-                   chunk: int = 8, on_start=None, objectives=None, report_table: str | None = None) -> tuple[ResultStore, dict]:
+                   chunk: int = 8, on_start=None, report_table: str | None = None) -> tuple[ResultStore, dict]:
     """Run (or reuse) `runs` runs of every strategy on every table; returns the store and
     {(table, strategy): [RunRecord, ...]} ordered by run index.
 
@@ -161,13 +155,11 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
             raise NasbenchError(f"table {t.name!r} has no costs in schedule "
                                 f"{t.schedule(search_schedule).name!r}: use --budget-queries")
         check_searchable(t, search_schedule)
-        if objectives is not None:  # --objectives/--max-params: the table has the metrics, a cell fits
-            objectives.check_table(t)
     out_dir = prepare_out_dir(out)  # a file, an unwritable place: one line, before any work
     # one writer per results directory: a second command into it is refused, not mixed in
     with exclusive(out_dir / LOCK_NAME, f"results into {out_dir}"):
-        store = ResultStore(out, (objectives or DEFAULT_OBJECTIVES).add_to(experiment_config(opened, strategies, seed, budget, search_schedule,
-                                                   report_schedule, rtable, rsched)))
+        store = ResultStore(out, experiment_config(opened, strategies, seed, budget, search_schedule,
+                                                   report_schedule, rtable, rsched))
         if on_start is not None:
             on_start(store, opened)
         report = (rtable.path, rtable.content_hash) if rtable is not None else None
@@ -190,20 +182,62 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
             progress = not lines
         t0 = time.perf_counter()
         if total:
-            from tqdm.auto import tqdm
+            bar = None
+            if progress:  # (tqdm.auto imports asyncio: only when a bar is shown)
+                from tqdm.auto import tqdm
 
-            bar = tqdm(total=total, desc="runs", unit="run", disable=not progress, leave=False)
+                bar = tqdm(total=total, desc="runs", unit="run", leave=False)
             log = _ProgressLines(total, t0) if lines else None
-            fn = _run_chunk if objectives is None or objectives.is_default else partial(_run_chunk_with, objectives)
-            for chunk_records in parallel_map(fn, jobs, workers, dask_scheduler):
-                store.save_many(chunk_records)  # one transaction: each run whole or absent
-                bar.update(len(chunk_records))
-                if log is not None:
-                    log.update(len(chunk_records))
-            bar.close()
+            pending, last = [], time.perf_counter()
+            try:
+                for chunk_records in parallel_map(_run_chunk, jobs, workers, dask_scheduler):
+                    pending += chunk_records
+                    if len(pending) >= SAVE_RUNS or time.perf_counter() - last >= SAVE_SECONDS:
+                        store.save_many(pending)  # one transaction: each run whole or absent
+                        pending, last = [], time.perf_counter()
+                    if bar is not None:
+                        bar.update(len(chunk_records))
+                    if log is not None:
+                        log.update(len(chunk_records))
+            finally:  # (also when a run raised: the finished ones are kept)
+                if pending:
+                    store.save_many(pending)
+            if bar is not None:
+                bar.close()
         wall = time.perf_counter() - t0
-        results = {(t.name, s.name): store.load(t.name, s.name, runs) for t in opened for s in strategies}
+        results = StoredRuns(store, [(t.name, s.name) for t in opened for s in strategies], runs)
         return store, {"results": results, "wall_seconds": wall, "new_runs": total}
+
+
+#: finished runs are committed together, at least every SAVE_RUNS runs or SAVE_SECONDS seconds
+#: (a kill loses at most those: a run is stored whole or not at all, and a rerun redoes it)
+SAVE_RUNS, SAVE_SECONDS = 8, 0.5
+
+
+class StoredRuns(Mapping):
+    """{(table, strategy): [RunRecord, ...]} read from the store when first asked for (a
+    compare rerun that only reports never reads the trajectories here)."""
+
+    def __init__(self, store: ResultStore, keys: list, runs: int):
+        self._store, self._keys, self._runs, self._got = store, list(keys), runs, {}
+
+    def __getitem__(self, key):
+        if key not in self._got:
+            if key not in self._keys:
+                raise KeyError(key)
+            store = self._store
+            if store._con is None:  # the caller closed the store: read through a fresh connection
+                with ResultStore(store.dir) as again:
+                    self._got[key] = again.load(*key, self._runs)
+            else:
+                self._got[key] = store.load(*key, self._runs)
+        return self._got[key]
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self):
+        return len(self._keys)
 
 
 class _ProgressLines:
@@ -261,8 +295,10 @@ def final_summary(records: list[RunRecord]) -> dict:
         x = x[np.isfinite(x)]
         if x.size == 0:
             return {"mean": None, "std": None, "median": None}
-        return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
-                "median": float(np.median(x))}
+        x = np.sort(x)  # the median without np.median, whose first call imports numpy.ma (~20 ms)
+        mid = x.size // 2
+        median = float(x[mid]) if x.size % 2 else float((x[mid - 1] + x[mid]) / 2)
+        return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0, "median": median}
 
     return {"runs": len(records), "valid": stats(valid), "test": stats(test),
             "queries_mean": float(nq.mean()) if nq.size else 0.0,
