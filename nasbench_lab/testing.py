@@ -722,9 +722,19 @@ def _tables_sealed():
 
 
 def check_no_test_access(cls, params=None) -> None:
-    """Test metrics are out of reach by the types: Observation and SearchContext carry no test
-    metric or table; the strategy holds no Table/SearchView/QueryResult/HDF5 object after a
-    run; and any attempt to read a table during the run fails."""
+    """Test metrics are out of reach, as far as an in-process check can see (nasbench_lab/isolation.py
+    says exactly what it sees and what not; the classroom grader runs graded code in a separate
+    process for real isolation). Seen: Observation and SearchContext carry no test metric or
+    table; nothing of a forbidden type (Table, SearchView, QueryResult, h5py file/group/dataset)
+    is reachable from the context or the strategy, before or after a run (attributes, containers,
+    closures, class attributes; module namespaces are not entered); and while the strategy's
+    __init__, ask() and tell() run, any read through a Table, opening an HDF5 file (open, os.open,
+    h5py.File), inspecting the call stack (sys._getframe outside library code, inspect, frame
+    attributes of tracebacks/generators), the garbage collector's object lists, ctypes and
+    starting processes are refused and reported. Not seen: module globals reached by import
+    (e.g. nasbench_lab.experiment's view cache), frames walked from one a library handed out
+    (traceback.walk_tb), C extensions, other threads after the strategy's call returned."""
+    from nasbench_lab.isolation import Watch, Watched, find_reachable
     from nasbench_lab.runner import Budget
 
     for dc in (Observation, SearchContext):
@@ -734,10 +744,27 @@ def check_no_test_access(cls, params=None) -> None:
     if not dataclasses.is_dataclass(Observation) or not Observation.__dataclass_params__.frozen:
         raise CheckFailure("Observation must be a frozen dataclass")
     view = FIXTURES.view("nb201")  # build the fixture before the tables are sealed
-    with _tables_sealed():
-        t = _drive(cls, "nb201", budget=Budget(queries=N_QUERIES), params=params)
-    assert view is t.view
-    hit = _find_forbidden(t.strat)
+    budget, paths, watch = Budget(queries=N_QUERIES), [FIXTURES.path("nb201")], Watch.get()
+    seen = len(watch.seen)
+    try:
+        with _tables_sealed():
+            with watch.during(paths):
+                strat, context, noise_u, record = _start(cls, view, seed=0, run=0, params=params, budget=budget)
+            hit = find_reachable([context], _forbidden_types())
+            if hit:
+                raise CheckFailure(f"the SearchContext given to strategies reaches a {hit[1]} ({hit[0]}): "
+                                   "test metrics are within the strategy's reach; a bug of nasbench_lab")
+            t = _Trace(record, _Spy(Watched(strat, paths), context, _label(cls)), strat, view, noise_u)
+            _continue(t, budget, 60.0)
+    except CheckFailure:
+        if len(watch.seen) > seen:
+            raise CheckFailure(f"the strategy {watch.seen[seen]}: strategies must not reach the runner's or the "
+                               "table's data (test metrics); use only the Observations given to tell()") from None
+        raise
+    if len(watch.seen) > seen:  # refused inside the strategy, which caught the exception and went on
+        raise CheckFailure(f"the strategy {watch.seen[seen]} (and caught the refusal): strategies must not reach "
+                           "the runner's or the table's data (test metrics)")
+    hit = _find_forbidden(t.strat) or find_reachable([t.strat], _forbidden_types())
     if hit:
         raise CheckFailure(f"after a run the strategy holds a {hit[1]} at {hit[0]}: strategies must not keep "
                            "tables, search views or query results (they contain test metrics)")

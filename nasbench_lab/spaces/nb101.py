@@ -166,6 +166,25 @@ def _pad(m: np.ndarray, ops: list[str]) -> tuple[np.ndarray, list[str]]:
     return big, ops[:-1] + [OPS[0]] * (N_VERTICES - n) + [OUTPUT]
 
 
+class _IndexReader:
+    """Reads the `/nb101` index (hashes, choices) of the table at `path`, opening and closing
+    the file for that read alone."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __call__(self):
+        import h5py
+
+        try:
+            with h5py.File(self.path, "r") as f:
+                grp = f["nb101"]
+                return grp["hashes"][()], grp["choices"][()]
+        except (OSError, KeyError) as e:
+            raise SpaceError(f"NB101: cannot read the index of table {self.path} ({e}); the file was "
+                             "moved or damaged after it was opened: open it again") from None
+
+
 class NB101Space(SearchSpace):
     name = "nb101"
     n_decisions = N_DECISIONS
@@ -194,14 +213,11 @@ class NB101Space(SearchSpace):
 
     @classmethod
     def for_table(cls, h5, n_archs: int | None = None) -> "NB101Space":
-        """The space bound lazily to the `/nb101` group of an open HDF5 table."""
-        grp = h5["nb101"]
-        n = int(grp["hashes"].shape[0]) if n_archs is None else int(n_archs)
-
-        def load():
-            return grp["hashes"][()], grp["choices"][()]
-
-        sp = cls(loader=load)
+        """The space bound lazily to the `/nb101` group of an open HDF5 table. It keeps the
+        file's path only, never the open file (strategies get this space: an open handle
+        would hand them the table's test metrics); the index is read on first use."""
+        n = int(h5["nb101"]["hashes"].shape[0]) if n_archs is None else int(n_archs)
+        sp = cls(loader=_IndexReader(h5.filename))
         sp._n = n
         return sp
 
