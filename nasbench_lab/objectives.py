@@ -147,6 +147,9 @@ class ObjectiveDriver:
         return self.strat.ask()
 
     def tell(self, ask, obs) -> None:
+        if not hasattr(obs, "valid_acc"):  # a zero-cost proxy's answer (strategies/proxy_asks.py): as is
+            self.strat.tell(ask, obs)
+            return
         idx = self.space.to_index(obs.arch)
         vals = (obs.valid_acc, *self.static[idx].tolist())
         ok = True if self.feasible is None else bool(self.feasible[idx])

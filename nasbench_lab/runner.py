@@ -25,6 +25,8 @@ from nasbench_lab import NasbenchError, __version__, asks
 from nasbench_lab.strategies import SearchContext, get_strategy
 from nasbench_lab.spaces.finite import enumeration
 from nasbench_lab.strategies.base import Ask, Observation
+from nasbench_lab.strategies.proxy_asks import ProxyAsk
+from nasbench_lab.strategies.proxy_asks import answer as answer_proxy
 from nasbench_lab.tables.table import Table
 
 
@@ -227,6 +229,7 @@ def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, recor
     max_q, max_s = budget.queries, budget.seconds
     trained: dict[int, tuple[int, int]] = {}  # idx -> (seed column, furthest epoch index)
     clock = float(record.time[-1]) if record.n_queries else 0.0
+    clock = max(clock, float(record.meta.get("clock", 0.0)))  # zero-cost proxies charged after the last query
     best_s, best_i = float("-inf"), -1
     if record.n_queries:  # resuming: rebuild the state from the trajectory
         for idx, ep, v in zip(record.arch.tolist(), record.epoch.tolist(), record.valid.tolist()):
@@ -244,6 +247,11 @@ def run_loop(strat, view: SearchView, noise_u: np.ndarray, budget: Budget, recor
             ask = strat.ask()
             if ask is None:
                 break
+            if type(ask) is ProxyAsk:  # a zero-cost proxy: no training, its CPU seconds on the clock
+                clock = answer_proxy(strat, ask, view, noise_u, clock, max_s, record)
+                if clock is None:
+                    break
+                continue
             if not isinstance(ask, Ask):
                 raise NasbenchError(f"strategy {record.meta['strategy']!r} returned {type(ask).__name__} "
                                     "from ask(); it must return an Ask or None")

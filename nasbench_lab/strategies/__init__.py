@@ -23,6 +23,7 @@ _BUILTIN_MODULES = (
     "nasbench_lab.strategies.hyperband",
     "nasbench_lab.strategies.nsga2",
     "nasbench_lab.strategies.scalarised_rea",
+    "nasbench_lab.strategies.proxy_assisted",
 )
 _OPTIONAL_MODULES = ("nasbench_lab.strategies.optuna_adapter",)  # modules that need an optional extra; skipped when it is missing
 _OPTIONAL_NAMES = {"nasbench_lab.strategies.optuna_adapter": ("optuna", "optuna")}  # module -> (strategy, extra)
@@ -30,6 +31,7 @@ _OPTIONAL_MISSING: dict[str, str] = {}  # strategy name -> why it is not availab
 ENTRY_POINT_GROUP = "nasbench_lab.strategies"  # an installed package adds strategies here
 _PLUGIN_ERRORS: dict[str, str] = {}  # entry-point name -> why it could not be loaded
 _loaded = False
+_entry_points_loaded = False
 
 
 def register(cls: type[Strategy]) -> type[Strategy]:
@@ -78,11 +80,20 @@ def _load_builtins() -> None:
             name, extra = _OPTIONAL_NAMES.get(mod, (mod.rsplit(".", 1)[-1], mod.rsplit(".", 1)[-1]))
             _OPTIONAL_MISSING[name] = (f"strategy {name!r} needs the optional package {e.name or extra!r}, which is "
                                        f"not installed: pip install 'nasbench_lab[{extra}]'")
-    _load_entry_points()
+
+
+def _load_all() -> None:
+    """Built-ins, then installed packages' entry points (scanning those takes ~50 ms, so a
+    built-in name asked for by get_strategy does not wait for it: entry points cannot take it)."""
+    global _entry_points_loaded
+    _load_builtins()
+    if not _entry_points_loaded:
+        _entry_points_loaded = True
+        _load_entry_points()
 
 
 def strategy_names() -> list[str]:
-    _load_builtins()
+    _load_all()
     return sorted(_REGISTRY)
 
 
@@ -91,6 +102,9 @@ def get_strategy(name: str) -> type[Strategy]:
     'package.module:ClassName' (see loader.py; one-line errors for a missing file, module or
     class, or a class that is not a Strategy)."""
     _load_builtins()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    _load_all()
     if name in _REGISTRY:
         return _REGISTRY[name]
     if name in _OPTIONAL_MISSING:

@@ -70,4 +70,22 @@ def make_synthetic_table(path: str | os.PathLike, *, seed: int = 0, n_seeds: int
             w.write(str(epochs), k, v)
         w.set_present(str(epochs), present)
         w.set_static("params", 1000 + 500 * n_conv)
+    add_synthetic_proxies(path, final, 0.002 * (1 + n_conv), seed)
     return os.fspath(path)
+
+
+def add_synthetic_proxies(path, quality: np.ndarray, seconds: np.ndarray, seed: int) -> None:
+    """Proxies for test tables: every proxy of proxies/scores.py, 2 init seeds, scores that follow
+    `quality` more or less closely (the first proxy most), `seconds` per arch times 1..4 by proxy."""
+    from nasbench_lab.proxies.scores import PROXIES
+    from nasbench_lab.tables.proxy_store import write_into
+
+    rng = np.random.default_rng([seed, 0x9A0C])  # a stream of its own: the table's arrays are unchanged
+    names = list(PROXIES)
+    n, P = quality.shape[0], len(names)
+    z = (quality - quality.mean()) / (quality.std() or 1.0)
+    weight = np.linspace(1.0, 0.1, P)
+    scores = z[:, None, None] * weight[None, None, :] + rng.normal(0, 0.5, (n, 2, P))
+    secs = np.asarray(seconds, float)[:, None, None] * np.linspace(1, 4, P)[None, None, :] * np.ones((1, 2, 1))
+    write_into(path, names=names, seeds=["0", "1"], setting={"synthetic": True, "names": names}, scores=scores,
+               seconds=secs, present=np.ones((n, 2), bool))

@@ -1,0 +1,68 @@
+"""Asking the runner for a cell's zero-cost proxy: answered from the table, charged on the simulated clock.
+
+A strategy returns `ProxyAsk(arch, proxy)` from `ask()`; the runner looks the proxy up in the
+table (one init seed, drawn per architecture from the run's noise stream like a training
+seed), advances the clock by the CPU seconds that computation took, and calls
+`tell(ask, ProxyObservation(...))`. No training happens, so it is not a query of the budget
+(`--budget-queries` counts trainings), but its seconds count against `--budget-seconds`; a
+proxy that would exceed the time budget ends the run like a query would. A proxy sees only
+training signals, never validation or test labels (proxies/compute.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nasbench_lab import NasbenchError
+from nasbench_lab.spaces import Arch
+from nasbench_lab.strategies.base import Ask
+
+
+@dataclass(frozen=True)
+class ProxyAsk(Ask):
+    """Compute the zero-cost proxy `proxy` of `arch` (no training; `epoch` is ignored)."""
+
+    proxy: str = "synflow"
+
+
+@dataclass(frozen=True)
+class ProxyObservation:
+    """A proxy's value for one cell (NaN or -inf where the proxy is undefined), its cost and the clock."""
+
+    arch: Arch
+    proxy: str
+    value: float
+    cost: float
+    time: float
+
+
+def answer(strat, ask: ProxyAsk, view, noise_u, clock: float, max_s, record) -> float | None:
+    """Answer one ProxyAsk in the runner: returns the new clock, or None when the time budget
+    would be exceeded (nothing is charged then)."""
+    from nasbench_lab import asks
+
+    name = record.meta.get("strategy", "?")
+    table = view.table
+    ps = table.proxies()
+    if ps is None:
+        raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}, but table {table.name!r} has "
+                            f"no proxies: compute them with `nasbench-lab proxies {table.path}`")
+    if ask.proxy not in ps.names:
+        raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}; table {table.name!r} has: "
+                            f"{', '.join(ps.names)}")
+    idx = asks.arch_index(table.space, ask.arch, name)
+    cols = ps.present[idx].nonzero()[0]
+    if cols.size == 0:
+        raise NasbenchError(f"table {table.name!r} has no proxies for arch {idx} (a partial proxies run?); "
+                            f"finish it with `nasbench-lab proxies {table.path}`")
+    c = int(cols[min(int(noise_u.item(idx) * cols.size), cols.size - 1)])
+    j = ps.names.index(ask.proxy)
+    value, cost = float(ps.scores[idx, c, j]), float(ps.seconds[idx, c, j])
+    if max_s is not None and clock + cost > max_s:
+        return None
+    clock += cost
+    meta = record.meta
+    meta["proxy_queries"] = meta.get("proxy_queries", 0) + 1
+    meta["proxy_seconds"] = meta.get("proxy_seconds", 0.0) + cost
+    meta["clock"] = clock  # a resumed run starts from here (the last training's time may be earlier)
+    strat.tell(ask, ProxyObservation(ask.arch, ask.proxy, value, cost, clock))
+    return clock
