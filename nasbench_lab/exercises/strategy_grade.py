@@ -72,40 +72,56 @@ def _smoke(report, cls) -> bool:
     return True
 
 
-def _trajectory(testing, cls, seed: int, run: int) -> list:
-    from nasbench_lab.runner import Budget
+N_QUERIES = 30
+RNG_HINT = ("draw every random number from self.rng (the numpy Generator the strategy was given); "
+            "do not use the random module, np.random.* functions, unseeded generators, "
+            "or iteration order of sets of strings (it changes between processes)")
 
-    return testing._drive(cls, "nb201", budget=Budget(queries=testing.N_QUERIES), seed=seed, run=run).trajectory()
+
+def _trajectory(cls, seed: int, run: int) -> list:
+    """(arch, epoch, valid) of each query of a seeded run on the suite's multi-fidelity fixture."""
+    from nasbench_lab import testing
+    from nasbench_lab.runner import Budget, run_search
+
+    view = testing.FIXTURES.view("nb201")
+    r = run_search(view.table, cls, seed=seed, run=run, budget=Budget(queries=N_QUERIES), view=view)
+    return [(int(a), int(e), None if v != v else round(float(v), 6)) for a, e, v in zip(r.arch, r.epoch, r.valid)]
+
+
+def _first_difference(t1: list, t2: list, what1: str, what2: str) -> str:
+    for i, (a, b) in enumerate(zip(t1, t2)):
+        if a != b:
+            return (f"first difference at query {i + 1}: {what1} queried arch {a[0]} at epoch {a[1]} "
+                    f"(valid {a[2]}), {what2} queried arch {b[0]} at epoch {b[1]} (valid {b[2]})")
+    return f"{what1} made {len(t1)} queries, {what2} made {len(t2)}"
 
 
 def check_fresh_process(cls, other_cls) -> None:
     """The suite's check_reproducible_subprocess, with the fresh process a second graded process
     (another PYTHONHASHSEED): the same seed gives the same trajectory in both."""
-    from nasbench_lab import testing
+    from nasbench_lab.testing import CheckFailure
 
-    here, there = _trajectory(testing, cls, 11, 2), _trajectory(testing, other_cls, 11, 2)
+    here, there = _trajectory(cls, 11, 2), _trajectory(other_cls, 11, 2)
     if here != there:
-        raise testing.CheckFailure("the same seed gave a different trajectory in a fresh process; "
-                                   + testing._first_difference(here, there, "this process", "the fresh process")
-                                   + ". " + testing._RNG_HINT)
+        raise CheckFailure("the same seed gave a different trajectory in a fresh process; "
+                           + _first_difference(here, there, "this process", "the fresh process") + ". " + RNG_HINT)
 
 
 def check_global_state(cls, sb: Sandbox) -> None:
     """The suite's check_global_random_state, on the global generators of the graded process."""
-    from nasbench_lab import testing
+    from nasbench_lab.testing import CheckFailure
 
     sb.request("globals", action="seed", seed=1)
     before = sb.request("globals", action="digest")
-    t1 = _trajectory(testing, cls, 3, 0)
+    t1 = _trajectory(cls, 3, 0)
     if sb.request("globals", action="digest") != before:
-        raise testing.CheckFailure("the strategy changed the global random state (np.random.seed / "
-                                   "np.random.rand / the random module); " + testing._RNG_HINT)
+        raise CheckFailure("the strategy changed the global random state (np.random.seed / "
+                           "np.random.rand / the random module); " + RNG_HINT)
     sb.request("globals", action="seed", seed=2)
-    t2 = _trajectory(testing, cls, 3, 0)
+    t2 = _trajectory(cls, 3, 0)
     if t1 != t2:
-        raise testing.CheckFailure("the trajectory depends on the global random state; "
-                                   + testing._first_difference(t1, t2, "global seed 1", "global seed 2")
-                                   + ". " + testing._RNG_HINT)
+        raise CheckFailure("the trajectory depends on the global random state; "
+                           + _first_difference(t1, t2, "global seed 1", "global seed 2") + ". " + RNG_HINT)
 
 
 def _conformance(report, cls, sb: Sandbox, folder, ex) -> None:
