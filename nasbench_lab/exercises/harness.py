@@ -12,7 +12,7 @@ CALL_SECONDS = 20.0  # a function exercise's call may take this long
 
 
 def open_sandbox(report: GradeReport, folder: Path, ex: Exercise, clock: Clock, *, spec: str | None = None,
-                 hash_seed: str = "1234", quiet: bool = False) -> Sandbox | None:
+                 hash_seed: str = "1234", quiet: bool = False, tables=()) -> Sandbox | None:
     """A started sandbox with the student's file imported (or the class `spec` loaded), the
     outcome added to the report under "Load"; None when it cannot be imported."""
     label = spec or ex.student_file
@@ -20,7 +20,7 @@ def open_sandbox(report: GradeReport, folder: Path, ex: Exercise, clock: Clock, 
         report.add("Load", f"read {ex.student_file}", "fail", f"{folder / ex.student_file} is missing",
                    "Start again in a new folder (nasbench-lab exercise start) and copy your code over.")
         return None
-    sb = Sandbox(folder, None if spec else ex.student_file, clock, spec=spec, hash_seed=hash_seed)
+    sb = Sandbox(folder, None if spec else ex.student_file, clock, spec=spec, hash_seed=hash_seed, tables=tables)
     try:
         sb.start()
     except StudentError as e:
@@ -34,11 +34,10 @@ def open_sandbox(report: GradeReport, folder: Path, ex: Exercise, clock: Clock, 
             report.add("Load", f"import {label}", "fail", f"importing raised {describe(e)}",
                        hint_for(f"{e.type_name}: {e}"))
         return None
-    except CallTimeout:
+    except CallTimeout as e:
         sb.close()
-        report.add("Load", f"import {label}", "fail",
-                   f"importing {label} did not finish within {min(sb.import_limit, max(clock.left(), 0)):.3g} s "
-                   "(an endless loop at the top level of the file?)", hint_for("did not finish"))
+        report.add("Load", f"import {label}", "fail", f"{e} (an endless loop at the top level of {label}?)",
+                   hint_for("did not finish"))
         return None
     except SandboxError as e:
         sb.close()
@@ -73,7 +72,7 @@ def call(report: GradeReport, section: str, name: str, sb: Sandbox, fn: str, *ar
                          return_args=return_args, limit=limit)
         return True, out["value"], out["args"]
     except CallTimeout as e:
-        report.add(section, name, "fail", f"{fn}() {e}", "")
+        report.add(section, name, "fail", str(e), hint_for("did not finish"))
     except (StudentError, SandboxError) as e:
         msg = describe(e)
         report.add(section, name, "fail", f"raised {msg}" if isinstance(e, StudentError) else msg, hint_for(msg))

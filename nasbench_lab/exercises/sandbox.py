@@ -123,13 +123,22 @@ def _env(tmp: str, hash_seed: str) -> dict:
     return env
 
 
+def _what(op: str, fields: dict) -> str:
+    """The call a request makes, in the words of a message."""
+    name = fields.get("name")
+    return {"load": "the import", "new": "the construction of the strategy", "ask": "ask()", "tell": "tell()",
+            "call": f"{name}()", "function": f"{name}()", "getattr": f"reading .{name}",
+            "task": "the search with your functions"}.get(op, op)
+
+
 class Sandbox:
     """One child process that imports the student's file (or a --strategy spec) and answers requests."""
 
     def __init__(self, folder, filename: str | None, clock: Clock, *, spec: str | None = None,
-                 hash_seed: str = "1234", import_limit: float = IMPORT_LIMIT, call_limit: float = CALL_LIMIT):
+                 hash_seed: str = "1234", import_limit: float = IMPORT_LIMIT, call_limit: float = CALL_LIMIT,
+                 tables=()):
         self.folder, self.filename, self.spec = Path(folder), filename, spec
-        self.clock, self.hash_seed = clock, hash_seed
+        self.clock, self.hash_seed, self.tables = clock, hash_seed, list(tables)   # tables: kept from the child
         self.import_limit, self.call_limit = import_limit, call_limit
         self.token = next(_TOKENS)
         self.generation = 0
@@ -163,7 +172,7 @@ class Sandbox:
         self.sock = parent
         from nasbench_lab.exercises.confine import confinement_for
 
-        rules = confinement_for(self.folder, self.tmp, self.spec)
+        rules = confinement_for(self.folder, self.tmp, self.spec, self.tables)
         self.info = self.request("load", limit=self.import_limit, _starting=True, folder=str(self.folder),
                                  file=self.filename, spec=self.spec, confine=rules)
         return self.info
@@ -219,9 +228,9 @@ class Sandbox:
                     self.clock.check()
                     raise GradeTimeout(f"the time limit of {self.clock.limit:g} s for the whole grade "
                                        "(--time-limit) ran out") from None
-                raise CallTimeout(f"did not finish within {wait:g} s") from None
+                raise CallTimeout(f"{_what(op, fields)} did not finish within {wait:.3g} s") from None
             if isinstance(e, (ConnectionError, EOFError, BrokenPipeError)):
-                raise ProcessEnded(self._ended(rc)) from None
+                raise ProcessEnded(self._ended(rc, op, fields)) from None
             if isinstance(e, wire.WireError):
                 raise SandboxError(f"the process running your code sent malformed data ({e})") from None
             raise
@@ -241,12 +250,13 @@ class Sandbox:
             self.kill()
             raise SandboxError(f"the process running your code sent malformed data ({e})") from None
 
-    def _ended(self, rc) -> str:
+    def _ended(self, rc, op: str, fields: dict) -> str:
         if self.proc is not None and rc is None:
             rc = self.proc.poll()
         how = ("was killed by signal " + signal.Signals(-rc).name if rc is not None and rc < 0 else
                f"ended (exit status {rc})" if rc is not None else "ended")
-        return f"the process running your code {how} before it answered (os._exit(), a crash or a kill)"
+        return (f"the process running your code {how} during {_what(op, fields)}, before it answered "
+                "(os._exit(), a crash or a kill)")
 
     def _receive(self, wait: float):
         end = time.monotonic() + max(wait, 0.0)

@@ -158,7 +158,7 @@ def _own_check(name: str, cls, sb: Sandbox, folder, ex) -> tuple:
             from nasbench_lab.exercises.report import GradeReport
 
             other = open_sandbox(GradeReport(ex.name, str(folder)), folder, ex, sb.clock, spec=sb.spec,
-                                 hash_seed="4321", quiet=True)
+                                 hash_seed="4321", quiet=True, tables=sb.tables)
             if other is None:
                 return "failed", "your file could not be imported in a fresh process"
             info = next((c for c in other.info["classes"] if c.get("qualname") == cls._remote), None)
@@ -255,7 +255,7 @@ def strategy_exercises() -> dict:
 
 def grade_strategy(report, folder, ex, tables, runs, clock, strategy: str | None = None) -> None:
     expected, ref_mod, ref_name, ref_label, checks = strategy_exercises()[ex.name]
-    sb = open_sandbox(report, folder, ex, clock, spec=strategy)
+    sb = open_sandbox(report, folder, ex, clock, spec=strategy, tables=tables)
     if sb is None:
         report.stopped = f"{strategy or ex.student_file} could not be imported."
         return
