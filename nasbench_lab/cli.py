@@ -94,6 +94,7 @@ def cmd_info(args) -> int:
             print(f"  {k}: {_plain_value(v)}")
     if d["static"]:
         print(f"  static metrics: {', '.join(d['static'])}")
+    print(f"  zero-cost proxies: {', '.join(d['proxies']) if d.get('proxies') else 'none'}")
     for name, s in d["schedules"].items():
         print(f"  schedule {name}: {s['epochs']} epochs (recorded: {s['recorded_epochs']}), seeds "
               f"{', '.join(s['seeds'])}; (architecture, seed) entries: {s['trained_entries']:,} present, "
