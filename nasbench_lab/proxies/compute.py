@@ -207,7 +207,7 @@ def compute_proxies(table_path, *, seeds=(0, 1, 2), batch_size: int = DEFAULT_BA
                     log=print) -> dict:
     """Compute what is missing (`trained_only`: only for the cells the table holds a training of),
     then write every journalled proxy into the table. Returns a summary."""
-    from nasbench_lab.tables.build import check_seeds_and_limit, make_plan
+    from nasbench_lab.tables.build import check_seeds_and_limit
     from nasbench_lab.tables.table import Table
 
     seeds = list(seeds)
