@@ -143,6 +143,9 @@ def test_run_reports_the_incumbent_on_table_b(tables, tmp_path, capsys):
             assert not np.allclose(r.incumbent_test, a.lookup("test_acc", r.incumbent, "3"))
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["report_table"]["name"] == "task-b" and cfg["report_table"]["schedule"] == "4"
+    # a run directory has no compare.json: the report reopens B from the config and says so
+    assert main(["report", str(out)]) == 0
+    assert "4-epoch schedule of table task-b: the search saw only task-a" in capsys.readouterr().out
     # resumed with another report table (or none): refused, nothing overwritten
     assert _run(tables, out, "--report-table", tables["a"]) == 2
     assert "differs in: report_table" in capsys.readouterr().err

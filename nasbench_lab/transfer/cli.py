@@ -28,7 +28,7 @@ def _fmt(d: dict) -> str:
     v, lo, hi = d["value"], d["ci_low"], d["ci_high"]
     if v != v:
         return "n/a"
-    return f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
+    return f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if lo == lo and hi == hi else f"{v:.3f}"
 
 
 def text_lines(summary: dict) -> list[str]:

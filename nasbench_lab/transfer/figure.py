@@ -80,7 +80,7 @@ def plot_transfer(summary: dict, values: dict, path=None):
     for ax in axes[n_panels:]:
         ax.set_visible(False)
     fig.suptitle(f"Transfer of final accuracy between tables: one point per {unit[:-1]} "
-                 f"(seed mean, last epoch); red: the x table's top 10%", fontsize=11)
+                 f"(seed mean, last epoch); orange: the x table's top 10%", fontsize=11)
     if path is not None:
-        save_figure(fig, path)
+        save_figure(fig, path, dpi=100)  # a 3x3 grid of scatters: 100 dpi keeps the PNG small
     return fig
