@@ -105,6 +105,12 @@ def test_summary_matches_direct_computation(tables):
     top = np.argsort(-x, kind="stable")[:526]
     assert r["kendall_top"]["value"] == pytest.approx(stats.kendalltau(x[top], y[top]).statistic)
     assert s["matrix"]["valid_acc"]["spearman"][0][1] == pytest.approx(r["spearman_overall"]["value"])
+    with Table(tables["a"]) as a, Table(tables["b"]) as b:
+        every = transfer_summary([a, b], n_resamples=0, cells="all")["pairs"][0]["metrics"]["test_acc"]
+        xa, ya = cell_values(a, "3", "test_acc", "all"), cell_values(b, "4", "test_acc", "all")
+    assert every["n"] == NB201.size and every["overlap"]["1%"]["k"] == 157
+    assert every["spearman_overall"]["value"] == pytest.approx(stats.spearmanr(xa, ya).statistic)
+    assert np.isnan(every["spearman_overall"]["ci_low"])  # no resamples, no interval
 
 
 def test_transfer_cli_json_png_and_errors(tables, tmp_path, capsys):
