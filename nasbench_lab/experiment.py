@@ -64,6 +64,7 @@ def portable_specs(strategies: list[StrategySpec], parallel: bool) -> list[Strat
 
 
 _VIEWS: dict[tuple, SearchView] = {}
+_OPENED: dict[tuple, Table] = {}  # (path, inode, size, mtime) -> a Table run_experiment opened, for _view
 MAX_RUNS = 10_000_000  # per strategy and table: a bound, so a mistyped --runs fails at once
 
 
@@ -82,8 +83,8 @@ def _view(table_path: str, search_schedule, report_schedule, expect_hash: str | 
     if key not in _VIEWS:
         for k in [k for k in _VIEWS if k[:4] == key[:4]]:
             del _VIEWS[k]
-        _VIEWS[key] = SearchView(Table(table_path), search_schedule, report_schedule,
-                                 Table(report[0]) if report else None)
+        table = _OPENED.pop((table_path, *key[4:7]), None) or Table(table_path)
+        _VIEWS[key] = SearchView(table, search_schedule, report_schedule, Table(report[0]) if report else None)
     view = _VIEWS[key]
     for t, want in ((view.table, expect_hash), (view.report_table, report and report[1])):
         if want is not None and t.content_hash != want:
@@ -167,6 +168,9 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
         jobs = []
         serial = workers == 1 and not dask_scheduler
         for t in opened:
+            if serial:  # runs in this process: its view takes the table opened (and verified) here
+                st = os.stat(t.path)
+                _OPENED[(t.path, st.st_ino, st.st_size, st.st_mtime_ns)] = t
             for s in strategies:
                 have = store.stored_runs(t.name, s.name)
                 todo = [r for r in range(runs) if r not in have]
