@@ -52,9 +52,10 @@ class SearchSpace:
         if isinstance(choices, (str, bytes)) or not hasattr(choices, "__len__"):
             raise SpaceError(f"{self.name}: choices must be a sequence of {self.n_decisions} integers, "
                              f"got {choices!r}")
-        ch = tuple(int(c) if type(c) is not int and _is_int(c) else c for c in choices)
-        self._explain(Arch(self.name, ch))
-        return Arch(self.name, ch)
+        ch = tuple(choices.tolist() if isinstance(choices, np.ndarray) and choices.dtype.kind in "iu" else choices)
+        if len(ch) == self.n_decisions and tuple(map(type, ch)) != self.__dict__.get("_fast", ((),))[0]:
+            ch = tuple(int(c) if type(c) is not int and _is_int(c) else c for c in ch)  # numpy ints -> int
+        return self.check(Arch(self.name, ch))
 
     def check(self, arch: Arch) -> Arch:
         """`arch` itself when it is exactly an architecture of this space: an `Arch` of this
