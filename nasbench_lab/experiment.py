@@ -12,10 +12,12 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
+from nasbench_lab.objectives import DEFAULT as DEFAULT_OBJECTIVES
 from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_dir
 from nasbench_lab.parallel import check_dask_address, check_workers, parallel_map
 from nasbench_lab.results import ResultStore
@@ -94,10 +96,15 @@ def _view(table_path: str, search_schedule, report_schedule, expect_hash: str | 
 
 
 def _run_chunk(table_path, strategy: StrategySpec, seed, run_ids, budget, search_schedule,
-               report_schedule, expect_hash: str | None = None, report: tuple | None = None) -> list[RunRecord]:
+               report_schedule, expect_hash: str | None = None, report: tuple | None = None, objectives=None) -> list[RunRecord]:
     view = _view(table_path, search_schedule, report_schedule, expect_hash, report)
     return [run_search(view.table, strategy.ref, seed=seed, run=r, budget=budget,
-                       params=strategy.param_dict, view=view) for r in run_ids]
+                       params=strategy.param_dict, view=view, objectives=objectives) for r in run_ids]
+
+
+def _run_chunk_with(objectives, *job) -> list[RunRecord]:
+    """`_run_chunk` for runs with --objectives or --max-params (an objectives.Objectives)."""
+    return _run_chunk(*job, objectives=objectives)
 
 
 def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed: int, budget: Budget,
@@ -119,7 +126,7 @@ def experiment_config(tables: list[Table], strategies: list[StrategySpec], seed:
 def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: int, seed: int,
                    budget: Budget, out: str, search_schedule=None, report_schedule=None,
                    workers: int = 1, dask_scheduler: str | None = None, progress: bool | None = None,
-                   chunk: int = 8, on_start=None, report_table: str | None = None) -> tuple[ResultStore, dict]:
+                   chunk: int = 8, on_start=None, objectives=None, report_table: str | None = None) -> tuple[ResultStore, dict]:
     """Run (or reuse) `runs` runs of every strategy on every table; returns the store and
     {(table, strategy): [RunRecord, ...]} ordered by run index.
 
@@ -143,6 +150,9 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
     names = [t.name for t in opened]
     if len(set(names)) != len(names):
         raise NasbenchError(f"two tables share a name ({', '.join(names)}); rename one file")
+    if objectives is not None and not objectives.is_default and report_table is not None:
+        raise NasbenchError("--objectives/--max-params and --report-table cannot be combined yet (the fronts "
+                            "and the constrained oracle are read on the search table); drop one of them")
     rtable, rsched = None, None
     if report_table is not None:
         from nasbench_lab.transfer.report_table import open_report_table
@@ -156,11 +166,13 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
             raise NasbenchError(f"table {t.name!r} has no costs in schedule "
                                 f"{t.schedule(search_schedule).name!r}: use --budget-queries")
         check_searchable(t, search_schedule)
+        if objectives is not None:  # --objectives/--max-params: the table has the metrics, a cell fits
+            objectives.check_table(t)
     out_dir = prepare_out_dir(out)  # a file, an unwritable place: one line, before any work
     # one writer per results directory: a second command into it is refused, not mixed in
     with exclusive(out_dir / LOCK_NAME, f"results into {out_dir}"):
-        store = ResultStore(out, experiment_config(opened, strategies, seed, budget, search_schedule,
-                                                   report_schedule, rtable, rsched))
+        store = ResultStore(out, (objectives or DEFAULT_OBJECTIVES).add_to(experiment_config(opened, strategies, seed, budget, search_schedule,
+                                                   report_schedule, rtable, rsched)))
         if on_start is not None:
             on_start(store, opened)
         report = (rtable.path, rtable.content_hash) if rtable is not None else None
@@ -192,9 +204,10 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
 
                 bar = tqdm(total=total, desc="runs", unit="run", leave=False)
             log = _ProgressLines(total, t0) if lines else None
+            fn = _run_chunk if objectives is None or objectives.is_default else partial(_run_chunk_with, objectives)
             pending, last = [], time.perf_counter()
             try:
-                for chunk_records in parallel_map(_run_chunk, jobs, workers, dask_scheduler):
+                for chunk_records in parallel_map(fn, jobs, workers, dask_scheduler):
                     pending += chunk_records
                     if len(pending) >= SAVE_RUNS or time.perf_counter() - last >= SAVE_SECONDS:
                         store.save_many(pending)  # one transaction: each run whole or absent

@@ -47,6 +47,9 @@ def test_objectives_errors_are_one_line(capsys, synthetic_table_path, tmp_path):
     assert "--max-params must be a positive number" in _error(capsys, *_compare(synthetic_table_path, out,
                                                                                 "--max-params", "-3"))
     assert "no cell of table" in _error(capsys, *_compare(synthetic_table_path, out, "--max-params", "10"))
+    assert "cannot be combined" in _error(capsys, *_compare(synthetic_table_path, out, "--objectives",
+                                                           "valid_acc,params", "--report-table",
+                                                           synthetic_table_path))
     assert not out.exists() or not any(out.iterdir())  # refused before anything was written
 
 
