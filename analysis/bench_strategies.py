@@ -3,6 +3,7 @@
 Usage: python analysis/bench_strategies.py [--runs 500] [--workers 2] [--overhead-runs 20]
                                            [--strategies a,b,...] [--skip-throughput]
                                            [--plain-runs 200] [--protocol-runs 500] [--skip-protocol]
+                                           [--protocol-repeats 3] [--baseline DIR]
 
 1. Throughput: `runs` runs x {random, rea, reinforce} under NAS-Bench-201's protocol
    (search schedule 12, report schedule 200, 12,000 simulated seconds) with `workers`
@@ -22,7 +23,13 @@ Usage: python analysis/bench_strategies.py [--runs 500] [--workers 2] [--overhea
    script (python analysis/plain_nb201.py: CSV parsing, 500 random + 500 evolution runs) against
    `nasbench-lab run` for random and for rea (two processes, results stored) and against one
    `nasbench-lab compare --strategies random,rea` (one process, results stored, report written);
-   wall and CPU seconds (children's user+sys) and ratios (target <= 1.5x).
+   wall and CPU seconds (children's user+sys) and ratios (target <= 1.5x); then the same compare
+   again (nothing left to run) and `nasbench-lab report DIR` alone. The commands alternate for
+   `--protocol-repeats` rounds (default 3) and the medians of times and of per-round ratios are
+   printed (a shared machine's load changes between commands).
+`--baseline DIR` (a checkout of an earlier commit, e.g. `git worktree add DIR COMMIT`): parts 3
+and 4 also run that checkout's code (PYTHONPATH=DIR), part 4 in the same alternating rounds, so
+before and after are measured side by side on the same machine in one run.
 
 Runs on the shipped NB201 table nb201-cifar10-valid; part 4 needs ../shared/nb201 for the
 plain script's CSVs and is skipped without it.
@@ -190,13 +197,13 @@ def against_plain(path: str, runs: int, repeats: int = 5) -> None:
               f"{float(np.median(ratios)):13.2f} {q:8d}  {'identical' if same else 'DIFFER'}")
 
 
-def _timed(cmd: list[str]) -> tuple[float, float, str]:
+def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     import resource
     import subprocess
 
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         print(f"  ({os.path.basename(cmd[0])} {cmd[1]} exited {proc.returncode}: {proc.stderr.strip()[-300:]})")
     out = proc.stdout
@@ -205,8 +212,16 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), out
 
 
-def protocol(runs: int, tmp: str) -> None:
-    """Part 4: the whole 500+500-run protocol as processes, plain script vs nasbench-lab."""
+def _baseline_env(baseline: str | None) -> dict | None:
+    """The environment that runs another checkout's nasbench_lab (PYTHONPATH first)."""
+    return None if baseline is None else {**os.environ, "PYTHONPATH": os.path.abspath(baseline)}
+
+
+def protocol(runs: int, tmp: str, repeats: int = 3, baseline: str | None = None) -> None:
+    """Part 4: the whole 500+500-run protocol as processes, plain script vs nasbench-lab; on a
+    shared machine the commands alternate, `repeats` rounds, and medians are printed."""
+    import shutil
+
     here = os.path.dirname(os.path.abspath(__file__))
     shared = os.path.join(here, "..", "..", "shared", "nb201")
     if not os.path.isfile(os.path.join(shared, "nb201_12ep.csv")):
@@ -215,18 +230,48 @@ def protocol(runs: int, tmp: str) -> None:
     lab = os.path.join(os.path.dirname(sys.executable), "nasbench-lab")
     common = ["--table", "nb201-cifar10-valid", "--runs", str(runs), "--seed", "0", "--budget-seconds", "12000",
               "--search-schedule", "12", "--report-schedule", "200"]
-    print(f"\n== whole protocol, {runs} random + {runs} rea runs, process start included")
-    plain = _timed([sys.executable, os.path.join(here, "plain_nb201.py"), shared, "--runs", str(runs)])
-    runs2 = [_timed([lab, "run", "--strategy", s, *common, "--out", os.path.join(tmp, f"proto-{s}")])
-             for s in ("random", "rea")]
-    two = (sum(r[0] for r in runs2), sum(r[1] for r in runs2))
-    cmp_ = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")])
-    again = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")])
-    print(f"  {'':44s} {'wall s':>7s} {'CPU s':>7s} {'x plain (wall, CPU)':>20s}")
-    for label, (w, c) in (("plain numpy script (CSV)", plain[:2]), ("nasbench-lab run random + run rea", two),
-                          ("nasbench-lab compare random,rea (+ report)", cmp_[:2]),
-                          ("  the same compare again (all runs stored)", again[:2])):
-        print(f"  {label:44s} {w:7.2f} {c:7.2f} {w / plain[0]:9.2f} {c / plain[1]:9.2f}")
+    print(f"\n== whole protocol, {runs} random + {runs} rea runs, process start included "
+          f"(median of {repeats} alternating rounds)")
+    rows = {k: [] for k in ("plain", "two", "cmp", "again", "report")}
+    old = _baseline_env(baseline)
+    if old is not None:
+        rows.update({k: [] for k in ("two0", "cmp0", "again0")})
+    for rep in range(repeats):
+        for d in ("proto-random", "proto-rea", "proto-cmp", "base-random", "base-rea", "base-cmp"):
+            shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
+        if old is not None:  # the other checkout's commands first, the same commands through python -m
+            lab0 = [sys.executable, "-m", "nasbench_lab.cli"]
+            r0 = [_timed([*lab0, "run", "--strategy", s, *common, "--out", os.path.join(tmp, f"base-{s}")], old)
+                  for s in ("random", "rea")]
+            rows["two0"].append((sum(r[0] for r in r0), sum(r[1] for r in r0)))
+            for key in ("cmp0", "again0"):
+                rows[key].append(_timed([*lab0, "compare", "--strategies", "random,rea", *common, "--out",
+                                         os.path.join(tmp, "base-cmp")], old)[:2])
+        plain = _timed([sys.executable, os.path.join(here, "plain_nb201.py"), shared, "--runs", str(runs)])
+        runs2 = [_timed([lab, "run", "--strategy", s, *common, "--out", os.path.join(tmp, f"proto-{s}")])
+                 for s in ("random", "rea")]
+        cmp_ = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")])
+        again = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")])
+        report = _timed([lab, "report", os.path.join(tmp, "proto-cmp")])
+        rows["plain"].append(plain[:2])
+        rows["two"].append((sum(r[0] for r in runs2), sum(r[1] for r in runs2)))
+        rows["cmp"].append(cmp_[:2])
+        rows["again"].append(again[:2])
+        rows["report"].append(report[:2])
+    med = {k: (float(np.median([w for w, _ in v])), float(np.median([c for _, c in v]))) for k, v in rows.items()}
+    ratio = {k: (float(np.median([a[0] / b[0] for a, b in zip(v, rows["plain"])])),
+                 float(np.median([a[1] / b[1] for a, b in zip(v, rows["plain"])]))) for k, v in rows.items()}
+    print(f"  {'':46s} {'wall s':>7s} {'CPU s':>7s} {'x plain (wall, CPU)':>20s}")
+    for key, label in (("plain", "plain numpy script (CSV)"), ("two", "nasbench-lab run random + run rea"),
+                       ("cmp", "nasbench-lab compare random,rea (+ report)"),
+                       ("again", "  the same compare again (all runs stored)"),
+                       ("report", "  nasbench-lab report DIR (the report alone)"),
+                       ("two0", "baseline: run random + run rea"), ("cmp0", "baseline: compare random,rea (+ report)"),
+                       ("again0", "baseline:   the same compare again")):
+        if key not in med:
+            continue
+        (w, c), (rw, rc) = med[key], ratio[key]
+        print(f"  {label:46s} {w:7.2f} {c:7.2f} {rw:9.2f} {rc:9.2f}")
     print("  plain:  " + " | ".join(line.strip() for line in plain[2].splitlines()[:2]))
     print("  runner: " + " | ".join(r[2].splitlines()[1].strip() for r in runs2))
 
@@ -241,6 +286,9 @@ def main(argv=None) -> int:
     ap.add_argument("--plain-runs", type=int, default=200)
     ap.add_argument("--protocol-runs", type=int, default=500)
     ap.add_argument("--skip-protocol", action="store_true")
+    ap.add_argument("--protocol-repeats", type=int, default=3)
+    ap.add_argument("--baseline", default=None, metavar="DIR",
+                    help="a checkout of another commit: parts 3 and 4 also run its code, side by side")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="bench-strategies-")
     path = nb201_table(tmp)
@@ -253,8 +301,17 @@ def main(argv=None) -> int:
         overhead(path, args.overhead_runs, names)
     if args.plain_runs:
         against_plain(path, args.plain_runs)
+        if args.baseline:  # its own part 3, in its own process, right after this one
+            import subprocess
+
+            print(f"  baseline ({args.baseline}):", flush=True)
+            out = subprocess.run([sys.executable, os.path.join(args.baseline, "analysis", "bench_strategies.py"),
+                                  "--skip-throughput", "--overhead-runs", "0", "--skip-protocol", "--plain-runs",
+                                  str(args.plain_runs)], capture_output=True, text=True,
+                                 env=_baseline_env(args.baseline))
+            print("\n".join("    " + line for line in out.stdout.splitlines()[-3:]), out.stderr[-300:])
     if not args.skip_protocol:
-        protocol(args.protocol_runs, tmp)
+        protocol(args.protocol_runs, tmp, args.protocol_repeats, args.baseline)
     return 0
 
 
