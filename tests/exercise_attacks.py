@@ -112,6 +112,9 @@ from pathlib import Path
 (Path.cwd() / "grade-report.json").write_text('{"passed": true}')
 ''' + BROKEN
 
+READ_GRADER_MEMORY = "import os\n" + _good_with(init_code='''        with open(f"/proc/{os.getppid()}/mem", "rb") as f:   # the grader's memory (ptrace rights)
+            self.test = f.name
+''')
 KILL_GRADER = "import os, signal\n" + _good_with(ask_code="        os.kill(os.getppid(), signal.SIGKILL)\n")
 
 # name -> (student file text, words the one-line reason of the failing check contains)
@@ -129,7 +132,8 @@ ATTACKS = {
     "open_h5_file": (OPEN_H5, "Permission denied"),
     "write_cwd": (WRITE_CWD, "not written yet"),
     "kill_grader": (KILL_GRADER, "PermissionError"),
+    "read_grader_memory": (READ_GRADER_MEMORY, "Permission denied"),
 }
 # attacks that only Landlock stops (the graded process could otherwise open the package's files
 # or signal the grader): their tests need it
-NEED_LANDLOCK = {"open_table": 1, "open_h5_file": 1, "kill_grader": 6}
+NEED_LANDLOCK = {"open_table": 1, "open_h5_file": 1, "kill_grader": 6, "read_grader_memory": 1}

@@ -15,8 +15,8 @@ group), and so does the end of the grade.
 
 What remains possible: on Linux with Landlock (kernel 5.13+), confine.py also takes from the
 child read access to the table files and every folder but the Python installation, the package's
-code and the student's folder, write access to all but its own temporary folder, and (kernel
-6.12+) the right to signal or ptrace the grader. Without Landlock (other systems, old kernels, a
+code and the student's folder, write access to all but its own temporary folder, the right to
+ptrace the grader (so to read its memory) and (kernel 6.12+) to signal it. Without Landlock (other systems, old kernels, a
 container that blocks it) a determined student can still open the table files installed with the
 package, or signal the grader (which ends it with a non-zero status, never a pass). And grade.py
 in the student's folder is the student's own file: a verdict to rely on comes from running
@@ -120,6 +120,10 @@ def _env(tmp: str, hash_seed: str) -> dict:
     for k in ("LANG", "LC_ALL", "SYSTEMROOT"):
         if k in os.environ:
             env[k] = os.environ[k]
+    from nasbench_lab.live.data import _cache_dir
+
+    cache = _cache_dir()   # generated MNIST-1D data (darts-step): read there, not generated again
+    env["NASBENCH_LAB_CACHE"] = str(cache) if cache is not None and cache.is_dir() else "off"
     return env
 
 

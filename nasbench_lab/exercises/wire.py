@@ -151,8 +151,8 @@ def dumps(msg) -> bytes:
 def loads_body(data: bytes):
     try:
         return json.loads(data.decode())
-    except (UnicodeDecodeError, ValueError) as e:
-        raise WireError(f"a message that is not JSON ({e})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise WireError(f"a message that is not JSON or nested too deeply ({type(e).__name__})") from None
 
 
 def header_size(head: bytes) -> int:
