@@ -208,3 +208,13 @@ def test_run_hypervolume_follows_the_observed_front(synthetic_table):
     assert front == want
     assert hv[-1] == pytest.approx(hypervolume(pts.norm[want], pts.ref))
     assert 0 < hv[-1] <= pts.front_hv
+
+
+def test_scalarised_rea_is_rea_for_a_single_objective(synthetic_table):
+    """Its docstring's claim: with accuracy alone (weights (1,), no weight draw) the trajectory is rea's."""
+    def traj(s):
+        return run_search(synthetic_table, s, seed=2, run=5, budget=Budget(queries=60)).arch.tolist()
+
+    assert traj("scalarised-rea") == traj("rea")
+    vec = run_search(synthetic_table, "scalarised-rea", seed=2, run=5, budget=Budget(queries=60), objectives=VEC)
+    assert vec.arch.tolist() != traj("rea")  # with params as well, the random weights change the picks
