@@ -218,3 +218,11 @@ def test_scalarised_rea_is_rea_for_a_single_objective(synthetic_table):
     assert traj("scalarised-rea") == traj("rea")
     vec = run_search(synthetic_table, "scalarised-rea", seed=2, run=5, budget=Budget(queries=60), objectives=VEC)
     assert vec.arch.tolist() != traj("rea")  # with params as well, the random weights change the picks
+
+
+def test_runs_without_a_query_give_no_hypervolume_and_no_crash(capsys, synthetic_table_path, tmp_path):
+    code = main([str(a) for a in ["compare", "--table", synthetic_table_path, "--strategies", "random,nsga2",
+                                  "--runs", 3, "--budget-seconds", 1, "--objectives", "valid_acc,params",
+                                  "--out", tmp_path / "tiny"]])
+    text = capsys.readouterr().out
+    assert code == 0 and "not enough runs with a front" in text

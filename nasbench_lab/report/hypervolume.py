@@ -145,11 +145,13 @@ def analyze_table(tname: str, facts: dict, recs: dict, strategies: list, objecti
 def _verdict(tname: str, d: dict, finals: dict, alpha: float) -> str:
     a, b = d["a"], d["b"]
     ma, mb = finals[a]["median"], finals[b]["median"]
-    if d["p"] is None:
-        return f"{tname}: {a} vs {b}: not enough paired runs to test the final hypervolume"
+    if d["p"] is None or d["p"] != d["p"]:
+        return f"{tname}: {a} vs {b}: not enough runs with a front to test the final hypervolume"
     test = "Wilcoxon" if d["test"].startswith("wilcoxon") else "Mann-Whitney"
-    nums = (f"median final hypervolume {ma:.4f} vs {mb:.4f}; {test} p = {d['p']:.2g}, Holm p = {d['p_holm']:.2g}, "
-            f"A12 = {d['a12']:.2f}")
+    from nasbench_lab.report.format import fmt
+
+    nums = (f"median final hypervolume {fmt(ma, 4)} vs {fmt(mb, 4)}; {test} p = {d['p']:.2g}, "
+            f"Holm p = {d['p_holm']:.2g}, A12 = {d['a12']:.2f}")
     if d["winner"] is not None:
         w, l_ = (a, b) if d["winner"] == a else (b, a)
         return f"{tname}: {w} reaches a larger final hypervolume than {l_} ({nums})"
@@ -158,6 +160,8 @@ def _verdict(tname: str, d: dict, finals: dict, alpha: float) -> str:
 
 def text_lines(tname: str, mo: dict, setup: dict) -> list[str]:
     """The terminal lines of one table's hypervolume comparison."""
+    from nasbench_lab.report.format import fmt
+
     cap = f", params <= {mo['max_params']:g}" if mo.get("max_params") else ""
     lines = [f"{tname}: final hypervolume of the front ({', '.join(mo['objectives'])}{cap}; normalised, "
              f"reference = worst of each objective over the table; the table's own front: "
@@ -166,8 +170,8 @@ def text_lines(tname: str, mo: dict, setup: dict) -> list[str]:
     lines.append(f"  {'#':>2}  {'strategy':<{w}}  {'runs':>4}  {'median':>7}  {'mean +- std':>17}  {'95% CI of mean':>18}")
     for i, s in enumerate(mo["ranking"], start=1):
         f = mo["final"][s]
-        lines.append(f"  {i:>2}  {s:<{w}}  {f['n']:>4}  {f['median']:>7.4f}  {f['mean']:>7.4f} +- {f['std']:<6.4f}  "
-                     f"[{f['ci_low']:.4f}, {f['ci_high']:.4f}]")
+        lines.append(f"  {i:>2}  {s:<{w}}  {f['n']:>4}  {fmt(f['median'], 4):>7}  {fmt(f['mean'], 4):>7} +- "
+                     f"{fmt(f['std'], 4):<6}  [{fmt(f['ci_low'], 4)}, {fmt(f['ci_high'], 4)}]")
     for d in mo["pairwise"]:
         lines.append(f"  {d['plain']}")
     return lines
