@@ -7,7 +7,9 @@ says exactly what each sees:
 1. `find_reachable(roots, types)`: a walk of the object graph (`gc.get_referents`) from the
    strategy and its `SearchContext`: attributes, containers, closures, bound methods, class
    attributes; it does not enter module namespaces (a module object or a module's `__dict__`),
-   because every module global is reachable that way. It finds an object of a forbidden type
+   because every module global is reachable that way, nor (as the check calls it) a space's
+   enumeration (spaces/finite.py: nasbench_lab's shared list of every architecture, 15,625
+   objects on NB201, built by the space itself). It finds an object of a forbidden type
    (a Table, a SearchView, an h5py file/group/dataset, ...) the strategy holds or was handed.
 2. `Watch`: while active (the check turns it on only while the strategy's own `ask()`,
    `tell()` and `__init__` run) an audit hook (PEP 578) records, and refuses by raising, the
@@ -50,26 +52,33 @@ class AccessRefused(AssertionError):
     """Raised (inside the strategy's call) for a route to test metrics that the watch sees."""
 
 
-def find_reachable(roots, forbidden: tuple, limit: int = 500_000):
+_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})
+
+
+def find_reachable(roots, forbidden: tuple, leaves: tuple = (), limit: int = 2_000_000):
     """(path, type name) of the first object of a `forbidden` type reachable from `roots`
-    without entering a module namespace, or None. `path` names the types on the way."""
+    without entering a module namespace or an object of a `leaves` type, or None. `path`
+    names the types on the way."""
     module_dicts = {id(m.__dict__) for m in list(sys.modules.values()) if isinstance(m, types.ModuleType)}
-    seen: set[int] = set()
-    stack = [(r, type(r).__name__) for r in roots]
+    parent: dict[int, object] = {id(r): None for r in roots}
+    stack = list(roots)
+    atoms, referents, module = _ATOMS, gc.get_referents, types.ModuleType
     while stack:
-        obj, path = stack.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        if isinstance(obj, types.ModuleType) or id(obj) in module_dicts:
+        obj = stack.pop()
+        if isinstance(obj, module) or id(obj) in module_dicts or isinstance(obj, leaves):
             continue
         if isinstance(obj, forbidden):
-            return path, type(obj).__name__
-        if len(seen) > limit:
+            path, o = [], obj
+            while o is not None:
+                path.append(type(o).__name__)
+                o = parent[id(o)]
+            return " > ".join(reversed(path)), type(obj).__name__
+        if len(parent) > limit:
             return None
-        for child in gc.get_referents(obj):
-            if id(child) not in seen:
-                stack.append((child, f"{path} > {type(child).__name__}"))
+        for child in referents(obj):
+            if type(child) not in atoms and id(child) not in parent:
+                parent[id(child)] = obj
+                stack.append(child)
     return None
 
 
