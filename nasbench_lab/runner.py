@@ -191,14 +191,26 @@ def run_search(table: Table, strategy, *, seed: int, run: int = 0, budget: Budge
     context = SearchContext(space=table.space, fidelities=view.search.recorded_epochs,
                             max_queries=budget.queries, max_seconds=budget.seconds,
                             objectives=obj.names, max_params=obj.max_params)
-    strat = cls(context, np.random.default_rng(strategy_ss), **(params or {}))
+    try:
+        strat = cls(context, np.random.default_rng(strategy_ss), **(params or {}))
+    except Exception as e:  # noqa: BLE001 - the strategy's own bug: one line naming it and where
+        err = None if isinstance(e, NasbenchError) else asks.strategy_error(e, cls, strategy)
+        if err is None:
+            raise
+        raise err from None
     record = RunRecord(meta={
         "strategy": strategy, "params": strat.params, "seed": int(seed), "run": int(run),
         "table": table.name, "table_hash": table.content_hash, "space": table.space.name,
         "search_schedule": view.search.name, "report_schedule": view.report.name,
         "budget_seconds": budget.seconds, "budget_queries": budget.queries,
         "software_version": __version__, **obj.config()})
-    run_loop(strat if obj.is_default else obj.driver(strat, table), view, noise_u, budget, record)
+    try:
+        run_loop(strat if obj.is_default else obj.driver(strat, table), view, noise_u, budget, record)
+    except Exception as e:  # noqa: BLE001 - the strategy's own bug: one line naming it and where
+        err = None if isinstance(e, NasbenchError) else asks.strategy_error(e, cls, strategy)
+        if err is None:
+            raise
+        raise err from None
     if obj.max_params is not None:
         apply_constraint(record, obj.feasible_mask(table), *view.report_arrays)
     if view.report_table is not table:  # reported on another table: say which, check its cells

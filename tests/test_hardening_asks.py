@@ -267,3 +267,40 @@ def test_cli_compare_with_a_malformed_strategy_file_is_one_line_exit_2(tmp_path,
 
 def test_get_space_names_every_space_checked_here():
     assert {s.name for s in SPACES} >= {get_space(n).name for n in ("nb201", "nb201-3ops", "nb101")}
+
+
+RAISING = '''
+from nasbench_lab.strategies import Ask, Strategy
+
+
+class Raising(Strategy):
+    """Raises in {where}."""
+    name = "raising"
+
+    def __init__(self, context, rng, **params):
+        super().__init__(context, rng, **params)
+        if "{where}" == "init" and context.max_queries is not None:  # (not in the up-front probe)
+            raise KeyError("no such thing")
+
+    def ask(self):
+        if "{where}" == "ask":
+            return self.nothing_here
+        return Ask(self.space.sample(self.rng))
+
+    def tell(self, ask, obs):
+        if "{where}" == "tell":
+            1 / 0
+'''
+
+
+@pytest.mark.parametrize("where, error, line", [("init", "KeyError: 'no such thing'", 12),
+                                                ("ask", "AttributeError: 'Raising' object has no attribute", 16),
+                                                ("tell", "ZeroDivisionError: division by zero", 21)])
+def test_a_strategy_raising_is_one_line_with_file_and_line(tmp_path, capsys, where, error, line):
+    f = tmp_path / f"raising_{where}.py"
+    f.write_text(RAISING.format(where=where))
+    code = main(["run", "--strategy", f"{f}:Raising", "--table", "nb201-3ops-small", "--budget-queries", "3",
+                 "--runs", "1", "--out", str(tmp_path / "out")])
+    _, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+    assert f"strategy 'raising' raised {error}" in err and f"(raising_{where}.py line {line}, in " in err, err
