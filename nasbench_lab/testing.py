@@ -68,7 +68,8 @@ class TinySpace(SearchSpace):
         return sum(c << i for i, c in enumerate(self.check(arch).choices))
 
     def from_index(self, index: int) -> Arch:
-        if not isinstance(index, (int, np.integer)) or not 0 <= index < self.size:
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)) \
+                or not 0 <= index < self.size:
             raise SpaceError(f"tiny index must be an integer in 0..{self.size - 1}, got {index!r}")
         return Arch(self.name, tuple((int(index) >> i) & 1 for i in range(3)))
 

@@ -304,3 +304,10 @@ def test_a_strategy_raising_is_one_line_with_file_and_line(tmp_path, capsys, whe
     _, err = capsys.readouterr()
     assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
     assert f"strategy 'raising' raised {error}" in err and f"(raising_{where}.py line {line}, in " in err, err
+
+
+@pytest.mark.parametrize("space", SPACES[:2] + [TINY], ids=lambda s: s.name)
+@pytest.mark.parametrize("bad", [True, np.bool_(False), 1.0, "1", -1, None])
+def test_from_index_refuses_non_integer_and_negative_indices(space, bad):
+    with pytest.raises(SpaceError, match="index must be an integer"):
+        space.from_index(bad)
