@@ -9,7 +9,6 @@ failing check. A grade that is fooled exits 0 (or hangs); a sound one exits 1 wi
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys

@@ -11,7 +11,6 @@ import dataclasses
 
 import numpy as np
 
-from nasbench_lab.exercises import wire
 from nasbench_lab.exercises.sandbox import SANDBOXES, Sandbox, SandboxError
 from nasbench_lab.strategies import Strategy
 from nasbench_lab.strategies.base import Ask
@@ -43,22 +42,24 @@ class RemoteStrategy(Strategy):
         self.context, self.space, self.rng = context, context.space, rng
         reply = sb.request("new", cls=self._remote, context=_context(context), rng=rng.bit_generator.state,
                            params=dict(params))
-        self._bind(sb, reply["iid"])
+        self._bind(reply["iid"])
         p = reply.get("params")
         self.params = p if isinstance(p, dict) else None
 
-    def _bind(self, sb: Sandbox, iid: int) -> None:
-        self._sb, self._gen, self._iid = sb, sb.generation, iid
+    def _bind(self, iid: int) -> None:
+        # the sandbox stays on the class: an instance holds plain values only (the suite walks them)
+        self._gen, self._iid = type(self)._sandbox.generation, iid
         self._asks: dict = {}
         self._told = None   # a tell not sent yet: it travels with the next request (one round trip less)
 
     def _req(self, op: str, **fields):
-        if self._sb.generation != self._gen or self._sb.sock is None:
+        sb = type(self)._sandbox
+        if sb.generation != self._gen or sb.sock is None:
             raise SandboxError("this strategy object was lost when the process running your code was stopped "
                                "(after a time limit or a crash)")
         if self._told is not None:
             fields["told"], self._told = self._told, None
-        return self._sb.request(op, iid=self._iid, **fields)
+        return sb.request(op, iid=self._iid, **fields)
 
     def ask(self):
         reply = self._req("ask")
@@ -82,7 +83,7 @@ class RemoteStrategy(Strategy):
         self._req("assign", name=name, value=np.asarray(value))
 
     def __getattr__(self, name):
-        if name.startswith("_") or "_sb" not in self.__dict__:
+        if name.startswith("_") or "_iid" not in self.__dict__:
             raise AttributeError(name)
         reply = self._req("getattr", name=name)
         if not isinstance(reply, dict) or reply.get("missing"):
@@ -91,11 +92,11 @@ class RemoteStrategy(Strategy):
 
     def __reduce__(self):
         blob = self._req("pickle")
-        return (_unpickled, (self._sb.token, self._remote, blob, self.context, self.rng))
+        return (_unpickled, (type(self)._sandbox.token, self._remote, blob, self.context, self.rng))
 
     def __del__(self):
-        sb = self.__dict__.get("_sb")
-        if sb is not None and sb.generation == self.__dict__.get("_gen"):
+        sb = type(self)._sandbox
+        if "_iid" in self.__dict__ and sb.generation == self.__dict__.get("_gen"):
             sb.drops.append(self._iid)
 
 
@@ -106,7 +107,7 @@ def _unpickled(token: int, qualname: str, blob: str, context, rng):
     cls = sb.classes[qualname]
     obj = object.__new__(cls)
     obj.context, obj.space, obj.rng = context, context.space, rng
-    obj._bind(sb, sb.request("unpickle", blob=blob))
+    obj._bind(sb.request("unpickle", blob=blob))
     p = obj.__getattr__("params")
     obj.params = p if isinstance(p, dict) else None
     return obj
@@ -139,4 +140,4 @@ def remote_class(sb: Sandbox, info: dict) -> type:
     return cls
 
 
-__all__ = ["RemoteStrategy", "remote_class", "wire"]
+__all__ = ["RemoteStrategy", "remote_class"]
