@@ -194,13 +194,18 @@ class NB201Space(SearchSpace):
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """NAS-Bench-201's mutation: pick a node (1..3), then one of its incoming edges,
         then a different op for that edge."""
-        self.check(arch)
+        en = self.__dict__.get("_enumeration") or self._enum()
+        try:  # one of the shared objects needs no check
+            shared = en.archs[arch.__dict__["_index"]] is arch
+        except (AttributeError, KeyError, IndexError, TypeError):
+            shared = False
+        if not shared:
+            self.check(arch)
         incoming = _INCOMING[int(rng.integers(1, N_NODES))]
         e = incoming[int(rng.integers(len(incoming)))]
         new = int(rng.integers(self.n_options - 1))
         ch = arch.choices
         ch = ch[:e] + (new + (new >= ch[e]),) + ch[e + 1:]
-        en = self.__dict__.get("_enumeration") or self._enum()
         i = en.index.get(ch)
         return Arch(self.name, ch) if i is None else en.archs[i]
 

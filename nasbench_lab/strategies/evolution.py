@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import deque
 
 from nasbench_lab.strategies import register
-from nasbench_lab.strategies.base import Ask, Observation, Strategy, score
+from nasbench_lab.strategies.base import Ask, Observation, Strategy
 
 
 @register
@@ -30,22 +30,26 @@ class RegularizedEvolution(Strategy):
             raise NasbenchError("rea needs population >= 1 and 1 <= sample_size <= population")
         self.population: deque = deque()
         self._asked = 0
+        self._size, self._sample = int(self.params["population"]), int(self.params["sample_size"])
 
     def ask(self) -> Ask:
         self._asked += 1
-        pop = self.population
-        if len(pop) < self.params["population"]:
-            return Ask(self.space.sample(self.rng))
-        idx = self.rng.choice(len(pop), self.params["sample_size"], replace=False).tolist()
-        parent = max((pop[i] for i in idx), key=_score_of)
-        return Ask(self.space.mutate(parent[0], self.rng))
+        pop, rng = self.population, self.rng
+        if len(pop) < self._size:
+            return Ask(self.space.sample(rng))
+        best = None  # the tournament: the first of the highest scores among the sampled members
+        for i in rng.choice(len(pop), self._sample, replace=False).tolist():
+            m = pop[i]
+            if best is None or m[1] > best[1]:
+                best = m
+        return Ask(self.space.mutate(best[0], rng))
 
     def tell(self, ask: Ask, obs: Observation) -> None:
         pop = self.population
-        pop.append((ask.arch, score(obs)))
-        if len(pop) > self.params["population"]:
+        v = obs.valid_acc
+        pop.append((ask.arch, float(v) if v == v else _NEG_INF))  # score(obs): NaN is the worst
+        if len(pop) > self._size:
             pop.popleft()
 
 
-def _score_of(member) -> float:
-    return member[1]
+_NEG_INF = float("-inf")
