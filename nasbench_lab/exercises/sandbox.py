@@ -225,7 +225,12 @@ class Sandbox:
             self.sock.sendall(wire.dumps(msg))
             reply = self._receive(wait)
         except BaseException as e:  # a time limit (the checks' alarms too), a dead child, bad data
-            rc = self.proc.poll() if self.proc is not None else None
+            rc = None
+            if self.proc is not None and isinstance(e, (ConnectionError, EOFError)):
+                try:   # the socket closes a moment before the process is gone: get its exit status
+                    rc = self.proc.wait(1.0)
+                except subprocess.TimeoutExpired:
+                    pass
             self.kill()
             if isinstance(e, (socket.timeout, TimeoutError)):
                 if self.clock.left() <= 0.05:
@@ -255,8 +260,6 @@ class Sandbox:
             raise SandboxError(f"the process running your code sent malformed data ({e})") from None
 
     def _ended(self, rc, op: str, fields: dict) -> str:
-        if self.proc is not None and rc is None:
-            rc = self.proc.poll()
         how = ("was killed by signal " + signal.Signals(-rc).name if rc is not None and rc < 0 else
                f"ended (exit status {rc})" if rc is not None else "ended")
         return (f"the process running your code {how} during {_what(op, fields)}, before it answered "
