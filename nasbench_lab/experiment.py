@@ -17,6 +17,7 @@ from functools import partial
 import numpy as np
 
 from nasbench_lab import NasbenchError, __version__
+from nasbench_lab.asks import strategy_error
 from nasbench_lab.objectives import DEFAULT as DEFAULT_OBJECTIVES
 from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_dir
 from nasbench_lab.parallel import check_dask_address, check_workers, parallel_map
@@ -145,7 +146,14 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
     check_dask_address(dask_scheduler)
     strategies = portable_specs(strategies, parallel=workers > 1 or bool(dask_scheduler))
     for s in strategies:
-        get_strategy(s.ref)(_probe_context(), np.random.default_rng(0), **s.param_dict)
+        cls = get_strategy(s.ref)
+        try:
+            cls(_probe_context(), np.random.default_rng(0), **s.param_dict)
+        except Exception as e:  # noqa: BLE001 - the user's strategy's own bug: one line naming it
+            err = None if isinstance(e, NasbenchError) else strategy_error(e, cls, s.ref)
+            if err is None:
+                raise
+            raise err from None
     opened = [open_table(t) for t in tables]
     names = [t.name for t in opened]
     if len(set(names)) != len(names):

@@ -311,3 +311,16 @@ def test_a_strategy_raising_is_one_line_with_file_and_line(tmp_path, capsys, whe
 def test_from_index_refuses_non_integer_and_negative_indices(space, bad):
     with pytest.raises(SpaceError, match="index must be an integer"):
         space.from_index(bad)
+
+
+def test_a_strategy_raising_in_the_up_front_probe_is_one_line(tmp_path, capsys):
+    # run_experiment constructs every strategy once before any run; that probe reports the same way
+    f = tmp_path / "raising_probe.py"
+    f.write_text(RAISING.format(where="init").replace(" and context.max_queries is not None", ""))
+    for argv in (["run", "--strategy", f"{f}:Raising"], ["compare", "--strategies", f"random,{f}:Raising"]):
+        code = main(argv + ["--table", "nb201-3ops-small", "--budget-queries", "3", "--runs", "1",
+                            "--out", str(tmp_path / argv[0])])
+        _, err = capsys.readouterr()
+        assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+        assert "raised KeyError: 'no such thing' (raising_probe.py line 12, in __init__)" in err, err
+        assert not (tmp_path / argv[0] / "config.json").exists()
