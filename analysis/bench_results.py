@@ -10,8 +10,10 @@ table's 12-epoch validation accuracy, its 200-epoch values from the table), so t
 check of the store and the report applies. Timed, in one process (wall seconds):
   write    ResultStore(DIR, config) + save_many in transactions of `chunk` runs (what compare
            does: one transaction per finished chunk of runs)
-  reopen   ResultStore(DIR) in a fresh object + stored_runs() of both strategies (what a rerun
-           of compare does before deciding that nothing is left to run)
+  reopen   ResultStore(DIR) in a fresh object + stored_runs() of both strategies
+  rerun    experiment.run_experiment on DIR with the same configuration: what a rerun of compare
+           does before its report (tables opened and checked, the store opened, every run found
+           stored, none run, no trajectory read)
   load     store.load() of every run as RunRecords (trajectories as numpy arrays)
   finals   store.finals(): the per-run summary columns only (no trajectories)
   report   nasbench_lab.report.build_report(DIR): statistics, figures, HTML (N <= report-max)
@@ -62,7 +64,7 @@ def make_records(n: int, table, config: dict, strategy: str, seed: int, offset: 
 
 
 def one_size(n: int, chunk: int, report: bool, base: str) -> dict:
-    from nasbench_lab.experiment import StrategySpec, experiment_config
+    from nasbench_lab.experiment import StrategySpec, experiment_config, run_experiment
     from nasbench_lab.results import DB, ResultStore
     from nasbench_lab.runner import Budget
     from nasbench_lab.tables import Table, builtin_tables
@@ -87,6 +89,13 @@ def one_size(n: int, chunk: int, report: bool, base: str) -> dict:
     have = [store.stored_runs(table.name, s) for s in ("random", "rea")]
     res["reopen"] = _since(t0)
     assert all(len(h) == half for h in have)
+    t0 = _clock()  # what a compare rerun does before its report: check, find every run stored, run none
+    store2, again = run_experiment([table.path], [StrategySpec("random"), StrategySpec("rea")], runs=half, seed=0,
+                                   budget=Budget(seconds=12000), out=out, search_schedule="12",
+                                   report_schedule="200", progress=False)
+    store2.close()
+    res["rerun"] = _since(t0)
+    assert again["new_runs"] == 0
     t0 = _clock()
     loaded = [store.load(table.name, s) for s in ("random", "rea")]
     res["load"] = _since(t0)
@@ -117,12 +126,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     base = args.keep or tempfile.mkdtemp(prefix="bench-results-")
     print(f"wall / CPU seconds; 100 queries per run, transactions of {args.chunk} runs")
-    print(f"{'runs':>8s} {'write':>13s} {'reopen':>13s} {'load':>13s} {'finals':>13s} {'report':>13s} {'MB':>7s}")
+    print(f"{'runs':>8s} {'write':>13s} {'reopen':>13s} {'rerun':>13s} {'load':>13s} {'finals':>13s} "
+          f"{'report':>13s} {'MB':>7s} {'KB/run':>7s}")
     for n in (int(x) for x in args.sizes.split(",")):
         r = one_size(n, args.chunk, n <= args.report_max, base)
         cells = " ".join(f"{r[k][0]:6.2f}/{r[k][1]:6.2f}" if k in r else f"{'-':>13s}"
-                         for k in ("write", "reopen", "load", "finals", "report"))
-        print(f"{r['runs']:8d} {cells} {r['mb']:7.1f}", flush=True)
+                         for k in ("write", "reopen", "rerun", "load", "finals", "report"))
+        print(f"{r['runs']:8d} {cells} {r['mb']:7.1f} {r['mb'] * 1e3 / r['runs']:7.2f}", flush=True)
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
     return 0
