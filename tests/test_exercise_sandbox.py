@@ -125,3 +125,32 @@ def test_wire_carries_plain_data_only():
                 {"$np": "object", "v": 1}, {"$nd": "<f8", "shape": [3], "v": [1.0]}):
         with pytest.raises(wire.WireError):
             wire.decode(bad)
+
+
+FUNCTION_ATTACKS = {
+    # exercise, student file text, words in the one-line reason
+    "landscape_os_exit": ("landscape", "import os\n\n\ndef op_effects(valid, choices, ops):\n    os._exit(0)\n\n\n"
+                          "def most_important_op(valid, choices, ops):\n    os._exit(0)\n", "exit status 0"),
+    "landscape_returns_an_object": ("landscape", "class Always:\n    def __eq__(self, other):\n        return True\n\n\n"
+                                    "def op_effects(valid, choices, ops):\n    return Always()\n\n\n"
+                                    "def most_important_op(valid, choices, ops):\n    return Always()\n",
+                                    "Always"),
+    "statistics_forges_the_report": ("statistics", "from nasbench_lab.exercises import grader\n"
+                                     "grader.GradeReport.ok = property(lambda self: True)\n\n\n"
+                                     "def decide(a, b, alpha=0.05):\n    raise NotImplementedError('not written yet')\n",
+                                     "not written yet"),
+}
+
+
+@pytest.mark.parametrize("attack", list(FUNCTION_ATTACKS))
+def test_function_exercise_attack_fails(tmp_path, capsys, attack):
+    """Function exercises: the student's functions run in their own process too, and what they
+    return is plain data (an object that claims to equal anything arrives as its repr)."""
+    name, text, words = FUNCTION_ATTACKS[attack]
+    folder = tmp_path / "ex"
+    start_exercise(name, folder)
+    (folder / ("my_analysis.py")).write_text(text)
+    assert main(["exercise", "grade", str(folder), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    failed = [i for i in report["items"] if i["status"] == "fail"]
+    assert not report["passed"] and any(words in i["detail"] and "\n" not in i["detail"] for i in failed), failed
