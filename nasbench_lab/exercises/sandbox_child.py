@@ -216,7 +216,7 @@ class Child:
         if recipe is not None:
             args = list(RECIPES[recipe](*args))
         value = getattr(self.module, name)(*args, **kwargs)
-        if recipe is not None:
+        if recipe is not None:   # only the plain arguments go back (darts: alpha, x, y; not the network)
             args = [a for a in args if isinstance(a, (np.ndarray, list, tuple, dict, float, int))]
         return {"value": value, "args": list(args) if return_args else None}
 
