@@ -3,7 +3,7 @@
 Usage: python analysis/bench_strategies.py [--runs 500] [--workers 2] [--overhead-runs 20]
                                            [--strategies a,b,...] [--skip-throughput]
                                            [--plain-runs 200] [--protocol-runs 500] [--skip-protocol]
-                                           [--protocol-repeats 3] [--baseline DIR]
+                                           [--protocol-repeats 3] [--baseline DIR] [--no-bytecode-cache]
 
 1. Throughput: `runs` runs x {random, rea, reinforce} under NAS-Bench-201's protocol
    (search schedule 12, report schedule 200, 12,000 simulated seconds) with `workers`
@@ -30,6 +30,10 @@ Usage: python analysis/bench_strategies.py [--runs 500] [--workers 2] [--overhea
 `--baseline DIR` (a checkout of an earlier commit, e.g. `git worktree add DIR COMMIT`): parts 3
 and 4 also run that checkout's code (PYTHONPATH=DIR), part 4 in the same alternating rounds, so
 before and after are measured side by side on the same machine in one run.
+Part 4's processes read compiled bytecode from a cache in a temp dir (PYTHONPYCACHEPREFIX, after
+an untimed warm-up round), as they would from an installed package: in an environment with
+PYTHONDONTWRITEBYTECODE=1 every process would otherwise compile nasbench_lab's sources again
+(`--no-bytecode-cache` measures that).
 
 Runs on the shipped NB201 table nb201-cifar10-valid; part 4 needs ../shared/nb201 for the
 plain script's CSVs and is skipped without it.
@@ -212,12 +216,22 @@ def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), out
 
 
-def _baseline_env(baseline: str | None) -> dict | None:
+def _baseline_env(baseline: str | None, base: dict | None = None) -> dict | None:
     """The environment that runs another checkout's nasbench_lab (PYTHONPATH first)."""
-    return None if baseline is None else {**os.environ, "PYTHONPATH": os.path.abspath(baseline)}
+    env = dict(os.environ if base is None else base)
+    return None if baseline is None else {**env, "PYTHONPATH": os.path.abspath(baseline)}
 
 
-def protocol(runs: int, tmp: str, repeats: int = 3, baseline: str | None = None) -> None:
+def _cached_env(tmp: str) -> dict:
+    """Bytecode written to and read from a cache under `tmp` (PYTHONPYCACHEPREFIX), as an
+    installed package has it: with PYTHONDONTWRITEBYTECODE=1 (set in some sandboxes) every process
+    compiles nasbench_lab's sources again, which a user's install never does."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = os.path.join(tmp, "pycache")
+    return env
+
+
+def protocol(runs: int, tmp: str, repeats: int = 3, baseline: str | None = None, cache: bool = True) -> None:
     """Part 4: the whole 500+500-run protocol as processes, plain script vs nasbench-lab; on a
     shared machine the commands alternate, `repeats` rounds, and medians are printed."""
     import shutil
@@ -233,9 +247,20 @@ def protocol(runs: int, tmp: str, repeats: int = 3, baseline: str | None = None)
     print(f"\n== whole protocol, {runs} random + {runs} rea runs, process start included "
           f"(median of {repeats} alternating rounds)")
     rows = {k: [] for k in ("plain", "two", "cmp", "again", "report")}
-    old = _baseline_env(baseline)
+    env = _cached_env(tmp) if cache else None
+    old = _baseline_env(baseline, env)
     if old is not None:
         rows.update({k: [] for k in ("two0", "cmp0", "again0")})
+    print(f"  bytecode: {'cached under ' + env['PYTHONPYCACHEPREFIX'] + ' (warm-up round first)' if cache else 'as the environment says'}"
+          f"; PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', 'unset')} here")
+    if cache:  # one untimed round of every command, so every process below reads cached bytecode
+        small = [a if a != str(runs) else "2" for a in common]
+        for e, lab_cmd, tag in ((env, [lab], "warm"), *(((old, [sys.executable, "-m", "nasbench_lab.cli"], "warm0"),)
+                                                       if old is not None else ())):
+            _timed([*lab_cmd, "run", "--strategy", "rea", *small, "--out", os.path.join(tmp, tag)], e)
+            _timed([*lab_cmd, "compare", "--strategies", "random,rea", *small, "--out", os.path.join(tmp, tag + "c")], e)
+            _timed([*lab_cmd, "report", os.path.join(tmp, tag + "c")], e)
+        _timed([sys.executable, os.path.join(here, "plain_nb201.py"), shared, "--runs", "2"], env)
     for rep in range(repeats):
         for d in ("proto-random", "proto-rea", "proto-cmp", "base-random", "base-rea", "base-cmp"):
             shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
@@ -247,12 +272,14 @@ def protocol(runs: int, tmp: str, repeats: int = 3, baseline: str | None = None)
             for key in ("cmp0", "again0"):
                 rows[key].append(_timed([*lab0, "compare", "--strategies", "random,rea", *common, "--out",
                                          os.path.join(tmp, "base-cmp")], old)[:2])
-        plain = _timed([sys.executable, os.path.join(here, "plain_nb201.py"), shared, "--runs", str(runs)])
-        runs2 = [_timed([lab, "run", "--strategy", s, *common, "--out", os.path.join(tmp, f"proto-{s}")])
+        plain = _timed([sys.executable, os.path.join(here, "plain_nb201.py"), shared, "--runs", str(runs)], env)
+        runs2 = [_timed([lab, "run", "--strategy", s, *common, "--out", os.path.join(tmp, f"proto-{s}")], env)
                  for s in ("random", "rea")]
-        cmp_ = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")])
-        again = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")])
-        report = _timed([lab, "report", os.path.join(tmp, "proto-cmp")])
+        cmp_ = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")],
+                      env)
+        again = _timed([lab, "compare", "--strategies", "random,rea", *common, "--out", os.path.join(tmp, "proto-cmp")],
+                       env)
+        report = _timed([lab, "report", os.path.join(tmp, "proto-cmp")], env)
         rows["plain"].append(plain[:2])
         rows["two"].append((sum(r[0] for r in runs2), sum(r[1] for r in runs2)))
         rows["cmp"].append(cmp_[:2])
@@ -287,6 +314,8 @@ def main(argv=None) -> int:
     ap.add_argument("--protocol-runs", type=int, default=500)
     ap.add_argument("--skip-protocol", action="store_true")
     ap.add_argument("--protocol-repeats", type=int, default=3)
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="part 4: keep the environment's bytecode setting (default: a bytecode cache in a temp dir)")
     ap.add_argument("--baseline", default=None, metavar="DIR",
                     help="a checkout of another commit: parts 3 and 4 also run its code, side by side")
     args = ap.parse_args(argv)
@@ -311,7 +340,7 @@ def main(argv=None) -> int:
                                  env=_baseline_env(args.baseline))
             print("\n".join("    " + line for line in out.stdout.splitlines()[-3:]), out.stderr[-300:])
     if not args.skip_protocol:
-        protocol(args.protocol_runs, tmp, args.protocol_repeats, args.baseline)
+        protocol(args.protocol_runs, tmp, args.protocol_repeats, args.baseline, not args.no_bytecode_cache)
     return 0
 
 
