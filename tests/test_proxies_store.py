@@ -19,8 +19,13 @@ from nasbench_lab.tables.table import Table, TableError
 
 @pytest.fixture
 def small(tmp_path):
+    """The shipped small table as a schema-1 file without proxies (as it was before schema 2)."""
     p = tmp_path / "small.h5"
     shutil.copyfile(builtin_tables()["nb201-3ops-small"], p)
+    with h5py.File(p, "r+") as f:
+        if "proxies" in f:
+            del f["proxies"]
+        f.attrs["schema_version"] = 1
     return p
 
 
@@ -28,10 +33,18 @@ def quiet(*a, **k):
     pass
 
 
-def test_old_tables_open_and_report_no_proxies():
-    for name in ("nb201-cifar10", "nb201-3ops-small"):
+def test_old_tables_open_and_report_no_proxies(small):
+    for path in (builtin_tables()["nb201-cifar10"], small):
+        with Table(path) as t:
+            assert int(t._h5.attrs["schema_version"]) == 1
+            assert t.proxies() is None and t.describe()["proxies"] == [] and t.check() == []
+
+
+def test_shipped_live_tables_carry_proxies():
+    for name in ("nb201-3ops-small", "nb201-mnist1d"):
         with Table(builtin_tables()[name]) as t:
-            assert t.proxies() is None and t.describe()["proxies"] == []
+            ps = t.proxies()
+            assert ps.info.seeds == ("0", "1", "2") and ps.present.all()
 
 
 def test_compute_stores_keeps_content_hash_and_resumes(small):
