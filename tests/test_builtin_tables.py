@@ -53,9 +53,19 @@ def test_entries_reproduce_with_the_live_trainer(name):
     trained = np.flatnonzero(present[:, 0])
     i = int(np.random.default_rng(0).choice(trained))
     r = train_job("check", int(sch.seeds[0]), i, t.space.name, sch.protocol)
-    stored = t.array(sch.name, "valid_acc")[i, 0]
-    # bitwise equal on the machine that built the table; a different CPU may round differently
-    assert np.allclose(r["valid_acc"], stored, atol=2.0), (name, i, r["valid_acc"], stored)
+    va = t.array(sch.name, "valid_acc")
+    stored = va[i, 0]
+    if np.array_equal(np.asarray(r["valid_acc"], np.float32), stored):
+        return  # bitwise equal: this CPU rounds as the one that built the table did
+    # Another CPU (other SIMD kernels) rounds differently and the training diverges by chaos, so
+    # the retraining is a draw like a fresh seed: its final accuracy must lie within the cell's
+    # seed spread (measured on an AMD EPYC against tables built elsewhere: mean |diff| 0.46,
+    # max 1.7 points over 12 nb201-mnist1d entries; analysis/reproduce_entries.py)
+    full = present.all(axis=1)
+    pooled = float(np.sqrt(np.nanmean(np.var(va[full, :, -1], axis=1, ddof=1))))
+    cell = float(np.std(va[i, present[i], -1], ddof=1)) if present[i].sum() > 1 else 0.0
+    tol = 4 * max(pooled, cell)
+    assert abs(r["valid_acc"][-1] - stored[-1]) <= tol, (name, i, r["valid_acc"], stored, tol)
 
 
 NB201_TABLES = {"nb201-cifar10-valid": ("cifar10-valid", {"12", "200"}), "nb201-cifar10": ("cifar10", {"12"}),
