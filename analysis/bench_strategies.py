@@ -202,12 +202,16 @@ def against_plain(path: str, runs: int, repeats: int = 5) -> None:
 
 
 def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Wall and CPU seconds of a command. With a baseline environment (PYTHONPATH=DIR) it runs
+    in DIR: `python -m` puts the working directory first on sys.path, which would otherwise
+    import this checkout instead."""
     import resource
     import subprocess
 
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    cwd = env.get("BENCH_BASELINE_DIR") if env else None
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     if proc.returncode != 0:
         print(f"  ({os.path.basename(cmd[0])} {cmd[1]} exited {proc.returncode}: {proc.stderr.strip()[-300:]})")
     out = proc.stdout
@@ -219,7 +223,8 @@ def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
 def _baseline_env(baseline: str | None, base: dict | None = None) -> dict | None:
     """The environment that runs another checkout's nasbench_lab (PYTHONPATH first)."""
     env = dict(os.environ if base is None else base)
-    return None if baseline is None else {**env, "PYTHONPATH": os.path.abspath(baseline)}
+    d = None if baseline is None else os.path.abspath(baseline)
+    return None if d is None else {**env, "PYTHONPATH": d, "BENCH_BASELINE_DIR": d}
 
 
 def _cached_env(tmp: str) -> dict:
