@@ -12,6 +12,7 @@ from nasbench_lab.runner import Budget, RunRecord, SearchView, run_loop
 from nasbench_lab.spaces import Arch
 from nasbench_lab.strategies import SearchContext, get_strategy, strategy_names
 from nasbench_lab.strategies.base import Ask, Observation, score
+from nasbench_lab.strategies.proxy_asks import ProxyAsk, ProxyObservation
 
 
 def reference_loop(strat, view, noise_u, budget, meta):
@@ -25,6 +26,18 @@ def reference_loop(strat, view, noise_u, budget, meta):
         ask = strat.ask()
         if ask is None:
             break
+        if isinstance(ask, ProxyAsk):  # no training: the proxy's CPU seconds on the clock (proxy_asks.py)
+            ps = view.table.proxies()
+            pidx = space.to_index(space.check(ask.arch))
+            have = np.flatnonzero(ps.present[pidx])
+            c = int(have[min(int(noise_u[pidx] * have.size), have.size - 1)])
+            j = ps.names.index(ask.proxy)
+            pcost = float(ps.seconds[pidx, c, j])
+            if budget.seconds is not None and clock + pcost > budget.seconds:
+                break
+            clock += pcost
+            strat.tell(ask, ProxyObservation(ask.arch, ask.proxy, float(ps.scores[pidx, c, j]), pcost, clock))
+            continue
         arch = space.check(ask.arch)
         idx = space.to_index(arch)
         ei = view.search.epoch_index(ask.epoch)
@@ -65,7 +78,10 @@ class Rebuilt:
 
     def ask(self):
         a = self.strat.ask()
-        return None if a is None else Ask(Arch(a.arch.space, tuple(a.arch.choices)), a.epoch)
+        if a is None:
+            return None
+        arch = Arch(a.arch.space, tuple(a.arch.choices))
+        return ProxyAsk(arch, a.epoch, proxy=a.proxy) if isinstance(a, ProxyAsk) else Ask(arch, a.epoch)
 
     def tell(self, ask, obs):
         self.strat.tell(ask, obs)
@@ -103,6 +119,8 @@ def test_fast_path_equals_reference_loop(views, name):
     cls = get_strategy(name)
     for vname, budget in (("synthetic", Budget(seconds=3000)), ("3ops", Budget(queries=40)),
                           ("nb201", Budget(seconds=4000))):
+        if name.startswith("proxy_") and views[vname].table.proxies() is None:
+            continue  # proxy-assisted strategies need a table with zero-cost proxies (NB201's CIFAR has none)
         for run in (0, 1):
             fast, ref = _both(cls, views[vname], budget, run)
             assert fast.n_queries > 3, (vname, run)
