@@ -66,13 +66,25 @@ def parallel_map(fn: Callable, calls: Iterable[tuple], workers: int = 1,
         try:
             with joblib.parallel_config(backend="dask"):
                 yield from joblib.Parallel(return_as="generator_unordered")(
-                    joblib.delayed(fn)(*c) for c in calls)
+                    joblib.delayed(_on_dask)(fn, c) for c in calls)
         finally:
             client.close()
         return
     parent = os.getpid()
     yield from joblib.Parallel(n_jobs=workers, return_as="generator_unordered", batch_size=1)(
         joblib.delayed(_in_worker)(parent, fn, c) for c in calls)
+
+
+def _on_dask(fn: Callable, call: tuple):
+    """Run one job on a Dask worker with BLAS at one thread for the whole worker process.
+    The trainers limit BLAS with `threadpool_limits` contexts, but that setting is process-wide:
+    on a worker with several threads one job's context ending restored the threads while another
+    job was computing, and multi-threaded OpenBLAS rounds differently on some CPUs (seen on an AMD
+    EPYC), so the same search gave another result than a direct run. Never restored, on purpose."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+    return fn(*call)
 
 
 _GUARDED: int | None = None  # the parent pid this worker process watches, once installed

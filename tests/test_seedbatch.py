@@ -155,6 +155,11 @@ def test_grouped_job_reproduces_a_shipped_builtin_entry():
     seeds = [int(s) for s in sch.seeds]
     res = train_group("check", seeds, i, t.space.name, sch.protocol)
     assert [r["seed"] for r in res] == seeds
+    va = t.array(sch.name, "valid_acc")
+    # on another CPU the rounding differs and training diverges by chaos (test_builtin_tables):
+    # then each seed's final accuracy must lie within the cell's seed spread
+    tol = 4 * max(float(np.sqrt(np.mean(np.var(va[:, :, -1], axis=1, ddof=1)))), float(np.std(va[i, :, -1], ddof=1)))
     for c, r in enumerate(res):
-        assert np.allclose(r["valid_acc"], t.array(sch.name, "valid_acc")[i, c], atol=2.0)
+        if not np.array_equal(np.asarray(r["valid_acc"], np.float32), va[i, c]):
+            assert abs(r["valid_acc"][-1] - va[i, c, -1]) <= tol, (c, r["valid_acc"], va[i, c], tol)
         assert np.all(np.diff(r["train_time"]) > 0)  # cumulative, as train_job

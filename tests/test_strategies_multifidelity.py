@@ -114,12 +114,14 @@ def nb201_view(tmp_path_factory):
 
 @pytest.mark.parametrize("name", strategy_names())
 def test_every_strategy_runs_the_nb201_protocol(nb201_view, name):
+    if name.startswith("proxy_"):
+        pytest.skip("proxy-assisted strategies need a table with zero-cost proxies (NB201's CIFAR has none)")
     rec = run_search(nb201_view.table, name, seed=0, run=0, budget=Budget(seconds=12000), view=nb201_view)
     assert 50 < rec.n_queries < 200
     assert rec.time[-1] <= 12000
     assert rec.final["valid"] > 88 and rec.final["test"] > 86
     assert set(rec.epoch) == {12}
-    if name not in ("rea", "reinforce", "random"):  # these do not deduplicate by default
+    if name not in ("rea", "scalarised-rea", "reinforce", "random"):  # these do not deduplicate by default
         keys = defaultdict(int)
         for idx in rec.arch:
             keys[NB201.canonical_key(NB201.from_index(idx))] += 1
