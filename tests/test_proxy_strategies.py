@@ -38,3 +38,54 @@ def test_a_table_without_proxies_is_one_line():
     with Table(builtin_tables()["nb201-cifar10-valid"]) as t:
         with pytest.raises(NasbenchError, match="has no proxies: compute them with `nasbench-lab proxies"):
             run_search(t, "proxy_random", seed=0, budget=Budget(queries=3))
+
+
+class _Counting:
+    """Passes asks and answers through, counting ProxyAsks per (canonical key, proxy)."""
+
+    def __init__(self, strat):
+        self.strat, self.proxy_asks, self.trained = strat, [], []
+
+    def ask(self):
+        a = self.strat.ask()
+        from nasbench_lab.strategies.proxy_asks import ProxyAsk
+
+        if isinstance(a, ProxyAsk):
+            self.proxy_asks.append((self.strat.space.canonical_key(a.arch), a.proxy))
+        elif a is not None:
+            self.trained.append(self.strat.space.canonical_key(a.arch))
+        return a
+
+    def tell(self, ask, obs):
+        self.strat.tell(ask, obs)
+
+
+def test_proxy_bananas_pays_each_proxy_once_per_cell_before_the_predictor_sees_it(synthetic_table):
+    from nasbench_lab.runner import RunRecord, SearchView, run_loop
+    from nasbench_lab.strategies import SearchContext, get_strategy
+
+    view = SearchView(synthetic_table, None, None)
+    ctx = SearchContext(space=synthetic_table.space, fidelities=view.search.recorded_epochs, max_queries=30)
+    strat = get_strategy("proxy_bananas")(ctx, np.random.default_rng(0), num_init=5, batch=5, num_candidates=20)
+    spy, rec = _Counting(strat), RunRecord(meta={"strategy": "proxy_bananas"})
+    run_loop(spy, view, np.random.default_rng(1).random(synthetic_table.n_archs), Budget(queries=30), rec)
+    assert rec.n_queries == 30 and strat.fits >= 4
+    assert len(spy.proxy_asks) == len(set(spy.proxy_asks)) == rec.meta["proxy_queries"]
+    scored = {k for k, _ in spy.proxy_asks}
+    assert {p for _, p in spy.proxy_asks} == {"synflow", "naswot"} and len(scored) > 30  # candidates too
+    assert set(spy.trained) <= scored
+    # the predictor's input: the path encoding, then one normalised column per proxy
+    X = strat._features([a for _, a in strat.archs])
+    enc = strat._enc(strat.archs[0][1]).size
+    assert X.shape == (len(strat.archs), enc + 2) and np.all((X[:, enc:] > 0) & (X[:, enc:] <= 1))
+
+
+def test_proxy_bananas_rejects_bad_parameters(synthetic_table):
+    from nasbench_lab.strategies import SearchContext, get_strategy
+
+    ctx = SearchContext(space=synthetic_table.space, fidelities=(1,))
+    cls = get_strategy("proxy_bananas")
+    with pytest.raises(NasbenchError, match="normalise must be 'rank' or 'zscore'"):
+        cls(ctx, np.random.default_rng(0), normalise="minmax")
+    with pytest.raises(NasbenchError, match="proxies must be distinct proxy names"):
+        cls(ctx, np.random.default_rng(0), proxies="synflow,synflow")

@@ -24,6 +24,7 @@ _BUILTIN_MODULES = (
     "nasbench_lab.strategies.nsga2",
     "nasbench_lab.strategies.scalarised_rea",
     "nasbench_lab.strategies.proxy_assisted",
+    "nasbench_lab.strategies.proxy_bananas",
 )
 _OPTIONAL_MODULES = ("nasbench_lab.strategies.optuna_adapter",)  # modules that need an optional extra; skipped when it is missing
 _OPTIONAL_NAMES = {"nasbench_lab.strategies.optuna_adapter": ("optuna", "optuna")}  # module -> (strategy, extra)
