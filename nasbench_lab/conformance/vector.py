@@ -1,11 +1,12 @@
-"""The conformance check for vector observations (--objectives, --max-params), enrolled in testing.CHECKS."""
+"""The vector-observation check (--objectives, --max-params), enrolled in the suite's CHECKS."""
 from __future__ import annotations
 
 import numpy as np
 
 from nasbench_lab import NasbenchError
-from nasbench_lab.testing import (FIXTURES, CheckFailure, TimeLimit, _first_difference, _label, _RNG_HINT, _Spy,
-                                  deadline)
+from nasbench_lab.conformance.driver import _RNG_HINT, TimeLimit, _first_difference, _label, _Spy, deadline
+from nasbench_lab.conformance.results import CheckFailure
+from nasbench_lab.conformance.tables import FIXTURES
 
 N_VECTOR_QUERIES = 25
 
