@@ -62,8 +62,9 @@ _INSERT = (f"INSERT OR IGNORE INTO runs (table_name, strategy, run, seed, n_quer
 
 def _atomic_write_json(path: Path, obj) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=True)  # the C encoder (json.dump streams in Python)
     with open(tmp, "w") as f:
-        json.dump(obj, f, separators=(",", ":"), allow_nan=True)
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -234,6 +235,57 @@ class ResultStore:
                                     f"({e}); delete that row and rerun the same command to redo it") from None
             results_check.check_run_fits_config(meta, self._pseudo_path(table, strategy, row[0]), self.config)
             out.append(RunRecord(meta, **cols))
+        return out
+
+    def load_columns(self, table: str, strategy: str, runs: int | None = None,
+                     columns=("time", "incumbent", "incumbent_valid", "incumbent_test")) -> dict:
+        """What `load` reads, without a RunRecord per run: {"run": int64[R], "meta": [dict] * R,
+        "length": int64[R] (queries of each run), and for each of `columns` the trajectories of
+        every run one after the other, one flat array (dtype as in RunRecord)}. The same checks
+        as `load`: every meta a JSON object, a run's columns of one length, the configuration's
+        seed, budget and table hashes."""
+        cols = tuple(_COLS if columns is None else columns)
+        q = (f"SELECT run, meta, ({' AND '.join(f'typeof({c})=' + repr('blob') for c in _COLS)}), "
+             f"{', '.join(f'length({c})' for c in _COLS)}, {', '.join(cols)} FROM runs "
+             "WHERE table_name=? AND strategy=?")
+        args = [table, strategy]
+        if runs is not None:
+            q += " AND run < ?"
+            args.append(int(runs))
+        rows = self._con.execute(q + " ORDER BY run", args).fetchall()
+        k = len(_COLS)
+        run = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        info = np.array([r[2:3 + k] for r in rows], dtype=np.int64).reshape(len(rows), 1 + k)
+        item = np.array([np.dtype(BLOB_DTYPES[c]).itemsize for c in _COLS], dtype=np.int64)
+        per_col = info[:, 1:] // item
+        bad = set(np.flatnonzero((info[:, 0] == 0) | (per_col != per_col[:, :1]).any(axis=1)
+                                 | (info[:, 1:] % item != 0).any(axis=1)).tolist())
+        try:  # one parse of every meta; a damaged one is found row by row below
+            metas = json.loads("[" + ",".join(r[1] for r in rows) + "]")
+            ok = len(metas) == len(rows) and not bad and all(type(m) is dict for m in metas)
+        except (ValueError, TypeError):
+            ok = False
+        if not ok:
+            metas = []
+            for i, r in enumerate(rows):
+                try:
+                    meta = json.loads(r[1])
+                    if not isinstance(meta, dict) or i in bad:
+                        raise ValueError("columns of different lengths" if isinstance(meta, dict) else "meta")
+                except (ValueError, TypeError) as e:
+                    raise NasbenchError(f"run {r[0]} of {strategy!r} on {table!r} in {self.dir / DB} is damaged "
+                                        f"({e}); delete that row and rerun the same command to redo it") from None
+                metas.append(meta)
+        checked = set()
+        for r, meta in zip(rows, metas):  # the check reads only these fields: once per distinct set
+            key = tuple((f in meta, repr(meta.get(f))) for f in results_check.RUN_CONFIG_FIELDS)
+            if key not in checked:
+                results_check.check_run_fits_config(meta, self._pseudo_path(table, strategy, r[0]), self.config)
+                checked.add(key)
+        out = {"run": run, "meta": metas, "length": per_col[:, 0].copy()}
+        for j, c in enumerate(cols, start=3 + k):
+            flat = np.frombuffer(b"".join(r[j] for r in rows), dtype=BLOB_DTYPES[c])
+            out[c] = flat.astype(TRAJECTORY[c], copy=False)  # little-endian on disk: no copy here
         return out
 
     def finals(self, table: str, strategy: str, runs: int | None = None) -> dict[str, np.ndarray]:

@@ -90,6 +90,10 @@ def check_run(d, path, *, table: str, strategy: str, config: dict | None) -> Non
         check_run_fits_config(meta, p, config)
 
 
+#: the fields of a run's meta that `check_run_fits_config` reads (nothing else)
+RUN_CONFIG_FIELDS = ("seed", "budget_seconds", "budget_queries", "table", "table_hash", "report_table_hash")
+
+
 def check_run_fits_config(meta: dict, path, config: dict) -> None:
     """A run's seed, budget and table content must be those of the directory's configuration."""
     p = Path(path)

@@ -6,8 +6,8 @@ comparison uses them:
 
 - `time_grid`, `anytime_curves`, `regret`, `curve_band`: incumbent accuracy (or regret)
   of many runs on one common simulated-time grid, with a confidence band per grid point.
-- `summarize`, `bootstrap_ci`, `summary_table`: the final-performance table (mean, std,
-  median and a seeded bootstrap confidence interval).
+- `summarize`, `bootstrap_ci`, `summary_table`, `summary_tables`: the final-performance
+  table (mean, std, median and a seeded bootstrap confidence interval; in bootstrap.py).
 - `vargha_delaney_a12`, `a12_magnitude`, `holm`, `pairwise_tests`: pairwise two-sided
   Mann-Whitney U tests (Wilcoxon signed-rank when runs are paired by seed), Holm-adjusted
   p-values and the A12 effect size, with a one-line verdict per pair.
@@ -31,21 +31,14 @@ import numpy as np
 from scipy import stats as _st
 
 from nasbench_lab import NasbenchError
+from nasbench_lab.bootstrap import _as_rng, bootstrap_ci, summarize, summary_table, summary_tables  # noqa: F401
 
 __all__ = [
     "time_grid", "anytime_curves", "regret", "curve_band", "final_values",
-    "bootstrap_ci", "summarize", "summary_table",
+    "bootstrap_ci", "summarize", "summary_table", "summary_tables",
     "vargha_delaney_a12", "a12_magnitude", "format_a12", "holm", "PairwiseResult", "pairwise_tests",
     "average_ranks", "FriedmanResult", "friedman", "nemenyi_q", "nemenyi_cd", "cd_groups",
 ]
-
-
-def _as_rng(rng) -> np.random.Generator:
-    """A Generator from a Generator, an int seed, or None (None means seed 0: reports must
-    be reproducible, so there is deliberately no unseeded default)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    return np.random.default_rng(0 if rng is None else rng)
 
 
 # ---------------------------------------------------------------------------------------
@@ -180,106 +173,6 @@ def curve_band(matrix, level: float = 0.95, method: str = "mean_ci",
         raise NasbenchError(f"curve_band: unknown method {method!r} "
                             "(use 'mean_ci' or 'median_iqr')")
     return center, lo, hi
-
-
-# ---------------------------------------------------------------------------------------
-# Final-performance table
-# ---------------------------------------------------------------------------------------
-
-def _percentile_of_score(a: np.ndarray, score: float) -> float:
-    """Fraction of `a` below `score`, counting ties as one half (as scipy's BCa does)."""
-    return ((a < score).sum() + (a <= score).sum()) / (2.0 * a.size)
-
-
-def bootstrap_ci(values, statistic: Callable[..., np.ndarray] = np.mean,
-                 level: float = 0.95, n_boot: int = 4000, rng=None,
-                 method: str = "bca") -> tuple[float, float]:
-    """Bootstrap confidence interval of `statistic` (called as `statistic(x, axis=-1)`).
-
-    method="percentile" or "bca" (bias-corrected and accelerated, Efron 1987; the
-    acceleration comes from the jackknife). NaNs are dropped first. Degenerate samples:
-    fewer than 2 values gives (NaN, NaN); all values equal gives (v, v). Deterministic
-    for a given `rng` (a Generator or a seed; None means seed 0).
-    """
-    x = np.asarray(values, dtype=float).ravel()
-    x = x[~np.isnan(x)]
-    if not 0 < level < 1:
-        raise NasbenchError(f"bootstrap_ci: level must be in (0, 1), got {level}")
-    if method not in ("percentile", "bca"):
-        raise NasbenchError(f"bootstrap_ci: unknown method {method!r} (use 'percentile' or 'bca')")
-    n = x.size
-    if n < 2:
-        return (math.nan, math.nan)
-    if np.all(x == x[0]):
-        return (float(x[0]), float(x[0]))
-    gen = _as_rng(rng)
-    theta_hat = float(statistic(x, axis=-1))
-    # Resample in chunks to bound memory for big samples.
-    chunk = max(1, min(n_boot, 2_000_000 // n))
-    boots = []
-    done = 0
-    while done < n_boot:
-        b = min(chunk, n_boot - done)
-        idx = gen.integers(0, n, size=(b, n))
-        boots.append(np.asarray(statistic(x[idx], axis=-1), dtype=float))
-        done += b
-    theta_b = np.concatenate(boots)
-    alpha = (1 - level) / 2
-    if method == "percentile":
-        qlo, qhi = alpha, 1 - alpha
-    else:
-        p0 = _percentile_of_score(theta_b, theta_hat)
-        p0 = min(max(p0, 1.0 / (2 * n_boot)), 1 - 1.0 / (2 * n_boot))
-        z0 = _st.norm.ppf(p0)
-        # Jackknife (leave-one-out) estimates for the acceleration.
-        loo = np.array([statistic(np.delete(x, i), axis=-1) for i in range(n)], dtype=float)
-        d = loo.mean() - loo
-        denom = 6.0 * (d ** 2).sum() ** 1.5
-        a = (d ** 3).sum() / denom if denom > 0 else 0.0
-        z = _st.norm.ppf([alpha, 1 - alpha])
-        adj = _st.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
-        qlo, qhi = float(adj[0]), float(adj[1])
-    lo, hi = np.quantile(theta_b, [qlo, qhi])
-    return (float(lo), float(hi))
-
-
-def summarize(values, level: float = 0.95, n_boot: int = 4000, rng=None,
-              method: str = "bca") -> dict:
-    """Mean, std (ddof=1), median and a bootstrap CI of the mean of one sample.
-
-    Returns a dict with keys mean, std, median, ci_low, ci_high, n (values used) and
-    n_missing (NaNs dropped, e.g. runs that never saw a valid architecture), plus level.
-    """
-    x = np.asarray(values, dtype=float).ravel()
-    missing = int(np.isnan(x).sum())
-    x = x[~np.isnan(x)]
-    n = int(x.size)
-    lo, hi = bootstrap_ci(x, np.mean, level=level, n_boot=n_boot, rng=rng, method=method)
-    return {
-        "mean": float(x.mean()) if n else math.nan,
-        "std": float(x.std(ddof=1)) if n > 1 else math.nan,
-        "median": float(np.median(x)) if n else math.nan,
-        "ci_low": lo,
-        "ci_high": hi,
-        "n": n,
-        "n_missing": missing,
-        "level": float(level),
-    }
-
-
-def summary_table(samples: Mapping[str, Sequence[float]], level: float = 0.95,
-                  n_boot: int = 4000, rng=None, method: str = "bca") -> dict[str, dict]:
-    """`summarize` for each named sample. Each gets its own seed derived from `rng`, so a
-    strategy's interval does not depend on which other strategies are in the table."""
-    base = rng if isinstance(rng, (int, np.integer)) else (0 if rng is None else None)
-    out = {}
-    for name, vals in samples.items():
-        if base is None:  # a Generator was given: draw from it in order
-            r = rng
-        else:
-            r = np.random.default_rng([int(base), *name.encode("utf-8")])
-        out[name] = summarize(vals, level=level, n_boot=n_boot, rng=r, method=method)
-    return out
 
 
 # ---------------------------------------------------------------------------------------

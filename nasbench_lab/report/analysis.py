@@ -10,6 +10,7 @@ from nasbench_lab import NasbenchError, __version__
 from nasbench_lab import stats as st
 from nasbench_lab.report.format import jsonable as _jsonable
 from nasbench_lab.report.manifest import GRID_POINTS, LEVEL, METRICS, N_BOOT, SCHEMA, TESTS, load_manifest
+from nasbench_lab.report.run_columns import RunColumns, anytime_matrix, step_index
 from nasbench_lab.report.ranking import across_tables, order_by_median, orient_pairs, table_ranking, verdict_line
 from nasbench_lab.objectives import Objectives
 from nasbench_lab.results import ResultStore
@@ -27,34 +28,36 @@ def final_samples(records, oracle_valid: float) -> dict[str, dict[int, float]]:
     return out
 
 
-def _grid(records_by_strategy, budget_seconds, budget_queries):
+def column_samples(cols: RunColumns, oracle_valid: float) -> dict[str, dict[int, float]]:
+    """`final_samples` of runs read as columns (the same values, without a record per run)."""
+    f = cols.final()
+    runs = cols.run.tolist()
+    return {"test": dict(zip(runs, f["test"].tolist())), "valid": dict(zip(runs, f["valid"].tolist())),
+            "regret": dict(zip(runs, (float(oracle_valid) - f["valid"]).tolist()))}
+
+
+def _grid(cols_by_strategy, budget_seconds, budget_queries):
     """(x axis kind, grid) for one table: simulated time from the earliest first query to
     the budget, or the query number when the budget is a number of queries only."""
     if budget_seconds is not None:
-        firsts = [r.time[0] for recs in records_by_strategy.values() for r in recs if len(r.time)]
-        lo = min(firsts) if firsts else 0.0
+        firsts = np.concatenate([c.time[c.start[c.length > 0]] for c in cols_by_strategy.values()])
+        lo = firsts.min() if firsts.size else 0.0
         hi = float(budget_seconds)
         if not (0 < lo < hi):
             lo = hi / 1000.0
         return "time", st.time_grid(hi, GRID_POINTS, log=True, min_time=lo)
-    q = int(budget_queries or max((r.n_queries for recs in records_by_strategy.values()
-                                   for r in recs), default=1))
+    q = int(budget_queries or max((int(c.length.max()) for c in cols_by_strategy.values() if len(c)),
+                                  default=1))
     grid = np.unique(np.round(np.geomspace(1, max(q, 1), min(max(q, 1), GRID_POINTS))))
     return "queries", grid.astype(float)
 
 
-def _trajectories(records, kind: str, values: str, oracle_valid: float):
-    out = []
-    for r in records:
-        x = np.asarray(r.time, dtype=float) if kind == "time" else np.arange(1, r.n_queries + 1, dtype=float)
-        if values == "regret":
-            v = oracle_valid - np.asarray(r.incumbent_valid, dtype=float)
-        elif values == "test":
-            v = np.asarray(r.incumbent_test, dtype=float)
-        else:
-            v = np.asarray(r.incumbent_valid, dtype=float)
-        out.append((x, v))
-    return out
+def _values(cols: RunColumns, values: str, oracle_valid: float) -> np.ndarray:
+    if values == "regret":
+        return oracle_valid - np.asarray(cols.incumbent_valid, dtype=float)
+    if values == "test":
+        return np.asarray(cols.incumbent_test, dtype=float)
+    return np.asarray(cols.incumbent_valid, dtype=float)
 
 
 def analyze(out_dir, *, metric: str | None = None, test: str | None = None,
@@ -90,35 +93,36 @@ def analyze(out_dir, *, metric: str | None = None, test: str | None = None,
     for tname in tables:
         facts = man["table_facts"][tname]
         oracle_valid = facts["oracle"]["valid"]
-        recs = {s: store.load(tname, s, runs) for s in strategies}
-        kind, grid = _grid(recs, bs, bq)
-        any_curves = {}
-        for values in ("regret", "test"):
-            bands = {}
-            for s in strategies:
-                mat = st.anytime_curves(_trajectories(recs[s], kind, values, oracle_valid), grid)
-                c, lo, hi = st.curve_band(mat, level=LEVEL, method="mean_ci")
-                bands[s] = {"mean": c, "ci_low": lo, "ci_high": hi}
-            any_curves[values] = bands
+        cols = {s: RunColumns(store.load_columns(tname, s, runs)) for s in strategies}
+        kind, grid = _grid(cols, bs, bq)
+        any_curves = {"regret": {}, "test": {}}
+        for s in strategies:  # one (runs x grid) array per strategy and value, no loop over runs
+            c_ = cols[s]
+            index = step_index(c_.x(kind), c_.start, c_.length, grid)
+            for values in ("regret", "test"):
+                c, lo, hi = st.curve_band(anytime_matrix(_values(c_, values, oracle_valid), index),
+                                          level=LEVEL, method="mean_ci")
+                any_curves[values][s] = {"mean": c, "ci_low": lo, "ci_high": hi}
         curves[tname] = {"x": kind, "grid": grid, **any_curves}
-        samples = {s: final_samples(recs[s], oracle_valid) for s in strategies}
+        samples = {s: column_samples(cols[s], oracle_valid) for s in strategies}
         curves[tname]["final_samples"] = {s: {m: [v for _, v in sorted(samples[s][m].items())] for m in METRICS}
                                           for s in strategies}
         final = {}
+        tabs = st.summary_tables({m: {s: curves[tname]["final_samples"][s][m] for s in strategies} for m in METRICS},
+                                 level=LEVEL, n_boot=N_BOOT, rng=seed)  # = one summary_table per metric
         for m in METRICS:
-            tab = st.summary_table({s: [samples[s][m][k] for k in sorted(samples[s][m])] for s in strategies},
-                                   level=LEVEL, n_boot=N_BOOT, rng=seed)
             for s in strategies:
-                final.setdefault(s, {})[m] = tab[s]
+                final.setdefault(s, {})[m] = tabs[m][s]
         for s in strategies:
-            rr = recs[s]
-            final[s]["runs"] = len(rr)
-            final[s]["queries_mean"] = float(np.mean([r.n_queries for r in rr])) if rr else None
-            final[s]["sim_seconds_mean"] = float(np.mean([r.final["time"] for r in rr])) if rr else None
-            final[s]["found_oracle"] = (sum(1 for r in rr if r.final["arch"] == facts["oracle"]["index"])
-                                        / len(rr)) if rr else None
-            final[s]["wall_seconds_per_run"] = (float(np.mean([r.meta.get("wall_seconds", 0.0) for r in rr]))
-                                                if rr else None)
+            c_, n = cols[s], len(cols[s])
+            fin = c_.final()
+            final[s]["runs"] = n
+            final[s]["queries_mean"] = float(np.mean(c_.length)) if n else None
+            final[s]["sim_seconds_mean"] = float(np.mean(fin["time"])) if n else None
+            final[s]["found_oracle"] = (int(np.count_nonzero(fin["arch"] == facts["oracle"]["index"])) / n
+                                        if n else None)
+            final[s]["wall_seconds_per_run"] = (float(np.mean([m.get("wall_seconds", 0.0) for m in c_.meta]))
+                                                if n else None)
         ranking = order_by_median(final, strategies, metric)
         pairs = []
         if len(strategies) >= 2:
@@ -137,6 +141,7 @@ def analyze(out_dir, *, metric: str | None = None, test: str | None = None,
         if objectives.is_vector:  # report/hypervolume.py: fronts, hypervolume curves and tests
             from nasbench_lab.report.hypervolume import analyze_table as hypervolume_table
 
+            recs = {s: store.load(tname, s, runs) for s in strategies}
             per_table[tname]["hypervolume"], curves[tname]["hv"] = hypervolume_table(
                 tname, facts, recs, strategies, objectives, kind, grid, paired, alpha, seed, LEVEL, N_BOOT)
 
