@@ -55,13 +55,15 @@ def _bootstrap_many(xs, statistic, level: float, n_boot: int, gen, method: str) 
     theta_hat = [float(statistic(x, axis=-1)) for x in xs]
     # Resample in chunks to bound memory for big samples.
     chunk = max(1, min(n_boot, 2_000_000 // n))
+    rows = max(1, 100_000 // n)
     boots = [[] for _ in xs]
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
         idx = gen.integers(0, n, size=(b, n))
-        for x, out in zip(xs, boots):
-            out.append(np.asarray(statistic(x[idx], axis=-1), dtype=float))
+        for r in range(0, b, rows):  # a block of rows stays in cache while every sample reads it
+            for x, out in zip(xs, boots):
+                out.append(np.asarray(statistic(x[idx[r:r + rows]], axis=-1), dtype=float))
         done += b
     return [_interval(x, th, np.concatenate(bt), statistic, level, n_boot, method)
             for x, th, bt in zip(xs, theta_hat, boots)]

@@ -284,7 +284,7 @@ class ResultStore:
                 checked.add(key)
         out = {"run": run, "meta": metas, "length": per_col[:, 0].copy()}
         for j, c in enumerate(cols, start=3 + k):
-            flat = np.frombuffer(b"".join(r[j] for r in rows), dtype=BLOB_DTYPES[c])
+            flat = np.frombuffer(b"".join([r[j] for r in rows]), dtype=BLOB_DTYPES[c])
             out[c] = flat.astype(TRAJECTORY[c], copy=False)  # little-endian on disk: no copy here
         return out
 

@@ -150,14 +150,17 @@ def curve_band(matrix, level: float = 0.95, method: str = "mean_ci",
     enough = (count > 0) & (count >= min_fraction * n_runs)
     if not enough.any():
         return center, lo, hi
-    sub = m[:, enough]
+    sub = m[:, enough]  # (column-major: the sums over runs below are pairwise)
     cnt = count[enough]
     if method == "mean_ci":
-        filled = np.where(np.isnan(sub), 0.0, sub)
+        gone = np.isnan(sub)
+        filled = sub.copy(order="K")  # one mask and two buffers, in sub's layout
+        filled[gone] = 0.0
         mean = filled.sum(axis=0) / cnt
-        dev = np.where(np.isnan(sub), 0.0, sub - mean)
+        dev = np.subtract(filled, mean, out=filled)
+        dev[gone] = 0.0
         with np.errstate(invalid="ignore", divide="ignore"):
-            var = (dev ** 2).sum(axis=0) / (cnt - 1)
+            var = np.square(dev, out=dev).sum(axis=0) / (cnt - 1)
             half = np.where(cnt > 1,
                             _st.t.ppf(0.5 + level / 2, np.maximum(cnt - 1, 1))
                             * np.sqrt(var / cnt), np.nan)

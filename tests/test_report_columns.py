@@ -156,3 +156,24 @@ def test_damaged_row_is_refused_as_load_refuses_it(tmp_path):
         for f in (store.load, store.load_columns):
             with pytest.raises(NasbenchError, match="run 5 of 's' on 't' .* is damaged"):
                 f("t", "s")
+
+
+def test_curve_band_is_the_former_computation_bit_for_bit():
+    """curve_band with one NaN mask and in-place buffers: the numbers of its former np.where version."""
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(6)
+    m = rng.normal(5, 1, (301, 40))
+    m[:120, :5] = np.nan  # columns 0-4: too few runs; 5-9: some missing
+    m[:40, 5:10] = np.nan
+    valid = ~np.isnan(m)
+    count = valid.sum(axis=0)
+    enough = (count > 0) & (count >= 0.5 * m.shape[0])
+    sub, cnt = m[:, enough], count[enough]
+    mean = np.where(np.isnan(sub), 0.0, sub).sum(axis=0) / cnt
+    dev = np.where(np.isnan(sub), 0.0, sub - mean)
+    half = sps.t.ppf(0.975, cnt - 1) * np.sqrt((dev ** 2).sum(axis=0) / (cnt - 1) / cnt)
+    center, lo, hi = st.curve_band(m, level=0.95)
+    assert np.isnan(center[~enough]).all()
+    assert np.array_equal(center[enough], mean) and np.array_equal(lo[enough], mean - half)
+    assert np.array_equal(hi[enough], mean + half)

@@ -16,6 +16,8 @@ def num(x):
 
 def jsonable(o):
     """`o` with numpy scalars/arrays turned into plain Python and NaN into None (strict JSON)."""
+    if type(o) is float:  # the most common leaf (a report's per-run values), first
+        return o if math.isfinite(o) else None
     if isinstance(o, dict):
         return {str(k): jsonable(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
