@@ -14,6 +14,7 @@ from nasbench_lab.strategies import SearchContext, get_strategy, parse_params
 from nasbench_lab.strategies.base import Observation
 from nasbench_lab.strategies.bananas import Bananas
 from nasbench_lab.strategies.local_search import LocalSearch
+from nasbench_lab.strategies.proxy_asks import ProxyAsk, ProxyObservation
 from nasbench_lab.strategies.reinforce import Reinforce
 from nasbench_lab.testing import TINY
 
@@ -290,16 +291,21 @@ class MixedSpace(SearchSpace):
 def test_strategies_respect_per_decision_options_and_invalid_cells(name):
     space = MixedSpace()
     cls = get_strategy(name)
-    params = {"num_init": 4, "batch": 3} if name in ("bananas", "gradient_surrogate") else {}
+    params = {"num_init": 4, "batch": 3} if name in ("bananas", "gradient_surrogate", "proxy_bananas") else {}
     s = cls(SearchContext(space=space, fidelities=(1,)), np.random.default_rng(0), **params)
     n_valid = sum(space.is_valid(space.from_index(i)) for i in range(space.size))
     keys = []
-    for _ in range(40):
+    for _ in range(2000 if name.startswith("proxy_") else 40):
         a = s.ask()
         if a is None:
             break
         space.make(a.arch.choices)
         assert space.is_valid(a.arch), a.arch
+        if isinstance(a, ProxyAsk):  # answered like the runner does: no training, not a key paid for
+            s.tell(a, ProxyObservation(a.arch, a.proxy, float(a.arch.choices[0]), 0.0, 0.0))
+            continue
+        if len(keys) == 40:
+            break
         keys.append(a.arch.choices)
         s.tell(a, Observation(a.arch, 1, float(sum(a.arch.choices)), 0.0, 0.0, 0.0, 1.0, 0.0))
     if getattr(cls, "deduplicates", False):
