@@ -241,7 +241,7 @@ class ResultStore:
                      columns=("time", "incumbent", "incumbent_valid", "incumbent_test")) -> dict:
         """What `load` reads, without a RunRecord per run: {"run": int64[R], "meta": [dict] * R,
         "length": int64[R] (queries of each run), and for each of `columns` the trajectories of
-        every run one after the other, one flat array (dtype as in RunRecord)}. The same checks
+        every run one after the other, one flat read-only array (dtype as in RunRecord)}. The same checks
         as `load`: every meta a JSON object, a run's columns of one length, the configuration's
         seed, budget and table hashes."""
         cols = tuple(_COLS if columns is None else columns)

@@ -46,8 +46,8 @@ class RunColumns:
 
 def step_index(x: np.ndarray, start: np.ndarray, length: np.ndarray, grid) -> np.ndarray:
     """index: for run i and grid point k, index[i, k] is the flat position of the run's last
-    query with x <= grid[k], or x.size where there is none (before its first query). This is `stats.anytime_curves`'s
-    searchsorted(x_run, grid, side="right") - 1 for every run at once: grid[k] >= x_j exactly
+    query with x <= grid[k], or x.size where there is none (before its first query). This is
+    `stats.anytime_curves`'s searchsorted(x_run, grid, side="right") - 1 for every run at once: grid[k] >= x_j exactly
     when k >= searchsorted(grid, x_j, side="left"), so counting each query's first grid point
     and summing along the grid gives the same counts without a Python loop over runs.
     Runs with NaN or decreasing x are refused as `anytime_curves` refuses them."""
