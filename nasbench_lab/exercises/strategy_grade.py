@@ -16,6 +16,7 @@ from nasbench_lab.exercises.harness import open_sandbox
 from nasbench_lab.exercises.remote import remote_class
 from nasbench_lab.exercises.report import CHECK_HINTS, describe, hint_for
 from nasbench_lab.exercises.sandbox import Sandbox, StudentError
+from nasbench_lab.conformance.driver import _first_difference
 from nasbench_lab.testing import TimeLimit as _TimeLimit
 from nasbench_lab.testing import deadline as time_limit
 
@@ -86,14 +87,6 @@ def _trajectory(cls, seed: int, run: int) -> list:
     view = testing.FIXTURES.view("nb201")
     r = run_search(view.table, cls, seed=seed, run=run, budget=Budget(queries=N_QUERIES), view=view)
     return [(int(a), int(e), None if v != v else round(float(v), 6)) for a, e, v in zip(r.arch, r.epoch, r.valid)]
-
-
-def _first_difference(t1: list, t2: list, what1: str, what2: str) -> str:
-    for i, (a, b) in enumerate(zip(t1, t2)):
-        if a != b:
-            return (f"first difference at query {i + 1}: {what1} queried arch {a[0]} at epoch {a[1]} "
-                    f"(valid {a[2]}), {what2} queried arch {b[0]} at epoch {b[1]} (valid {b[2]})")
-    return f"{what1} made {len(t1)} queries, {what2} made {len(t2)}"
 
 
 def check_fresh_process(cls, other_cls) -> None:

@@ -54,10 +54,9 @@ class Bananas(ModelGuided):
     def _enc(self, arch) -> np.ndarray:
         return encode(self.space, arch, self.params["encoding"])
 
-    def _propose(self) -> None:
+    def _candidates(self) -> list:
+        """Fresh candidates: the top_k best cells mutated 1..max_mutations times, unseen canonical keys."""
         p = self.params
-        self._fit()
-        self.fits += 1
         parents = [a for _, a in sorted(self.archs, key=lambda t: -t[0])[:p["top_k"]]]
         cands, keys = [], set()
         for i in range(p["num_candidates"]):
@@ -69,6 +68,13 @@ class Bananas(ModelGuided):
                 continue
             keys.add(k)
             cands.append(a)
+        return cands
+
+    def _propose(self) -> None:
+        p = self.params
+        self._fit()
+        self.fits += 1
+        cands = self._candidates()
         if not cands:
             return
         pred = self.model.predict(np.stack([self._enc(a) for a in cands]))  # (E, n)

@@ -97,18 +97,7 @@ class ProxyBananas(Bananas):
 
     def _propose(self) -> None:
         """Mutate the best cells into fresh candidates and ask for their proxies."""
-        p = self.params
-        parents = [a for _, a in sorted(self.archs, key=lambda t: -t[0])[:p["top_k"]]]
-        cands, keys = [], set()
-        for i in range(p["num_candidates"]):
-            a = parents[i % len(parents)]
-            for _ in range(int(self.rng.integers(1, p["max_mutations"] + 1))):
-                a = self.space.mutate(a, self.rng)
-            k = self.space.canonical_key(a)
-            if k in self.seen or k in keys:
-                continue
-            keys.add(k)
-            cands.append(a)
+        cands = self._candidates()
         self._cands = cands
         self._need = [q for a in cands for q in self._missing(a)][::-1]
 
