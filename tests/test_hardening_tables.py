@@ -195,3 +195,25 @@ def test_flipped_bytes_anywhere_in_the_header_never_give_a_traceback(capsys, syn
         codes.append(code)
         p.unlink()
     assert set(codes) <= {0, 1, 2} and 2 in codes
+
+
+@pytest.mark.parametrize("argv", [["info", "{d}"], ["run", "--table", "{d}", "--strategy", "random", "--runs", "1",
+                                                    "--budget-queries", "2", "--out", "{o}"],
+                                  ["transfer", "nb201-3ops-small", "{d}"], ["proxies", "{d}"]])
+def test_a_directory_given_as_table_is_one_line(capsys, tmp_path, argv):
+    d = tmp_path / "folder.h5"
+    d.mkdir()
+    code = main([a.format(d=d, o=tmp_path / "out") for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a directory, not a table file" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("png", ["{t}", "{t}/x.jpg", "{t}/sub.png"])
+def test_proxies_png_is_checked_before_evaluating(capsys, tmp_path, png):
+    p = png.format(t=tmp_path)
+    if p.endswith("sub.png"):
+        (tmp_path / "sub.png").mkdir()
+    code = main(["proxies", "nb201-3ops-small", "--evaluate", "--png", p])
+    err = capsys.readouterr().err
+    assert code == 2 and "--png" in err and err.count("\n") == 1, err
+    assert not (tmp_path / f"{tmp_path.name}.png").exists()

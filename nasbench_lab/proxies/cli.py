@@ -18,6 +18,10 @@ def cmd_proxies(args) -> int:
     from nasbench_lab.tables.registry import resolve_table
 
     path = resolve_table(args.table)
+    if args.png:  # checked before the evaluation's minutes of bootstrap, as transfer does
+        from nasbench_lab.outpaths import prepare_out_file
+
+        args.png = str(prepare_out_file(args.png, "--png", ".png"))
     if args.evaluate or args.png:
         from nasbench_lab.proxies.evaluate import evaluate_table, format_evaluation
 

@@ -45,7 +45,8 @@ def answer(strat, ask: ProxyAsk, view, noise_u, clock: float, max_s, record) -> 
     ps = table.proxies()
     if ps is None:
         raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}, but table {table.name!r} has "
-                            f"no proxies: compute them with `nasbench-lab proxies {table.path}`")
+                            f"no proxies; use a table built by the live backend whose proxies are computed (nb201-mnist1d, "
+                            f"or `nasbench-lab proxies TABLE` on one of your builds)")
     if ask.proxy not in ps.names:
         raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}; table {table.name!r} has: "
                             f"{', '.join(ps.names)}")

@@ -82,6 +82,9 @@ class Table:
         if not os.path.exists(self.path):
             raise TableError(f"table file not found: {self.path} "
                              "(`nasbench-lab tables` lists the built-in tables)")
+        if os.path.isdir(self.path):
+            raise TableError(f"{self.path} is a directory, not a table file; give the path of a .h5 table "
+                             "(`nasbench-lab tables` lists the built-in tables)")
         try:
             self._h5 = h5py.File(self.path, "r")
         except OSError as e:
