@@ -219,12 +219,8 @@ class ResultStore:
     def load(self, table: str, strategy: str, runs: int | None = None) -> list[RunRecord]:
         """The stored runs of (table, strategy) with index < `runs` (all if None), by index."""
         q = f"SELECT run, meta, {', '.join(_COLS)} FROM runs WHERE table_name=? AND strategy=?"
-        args = [table, strategy]
-        if runs is not None:
-            q += " AND run < ?"
-            args.append(int(runs))
         out = []
-        for row in self._con.execute(q + " ORDER BY run", args):
+        for row in self._select_runs(q, table, strategy, runs):
             try:
                 meta = json.loads(row[1])
                 cols = {c: np.frombuffer(b, dtype=BLOB_DTYPES[c]) for c, b in zip(_COLS, row[2:])}
@@ -248,11 +244,7 @@ class ResultStore:
         q = (f"SELECT run, meta, ({' AND '.join(f'typeof({c})=' + repr('blob') for c in _COLS)}), "
              f"{', '.join(f'length({c})' for c in _COLS)}, {', '.join(cols)} FROM runs "
              "WHERE table_name=? AND strategy=?")
-        args = [table, strategy]
-        if runs is not None:
-            q += " AND run < ?"
-            args.append(int(runs))
-        rows = self._con.execute(q + " ORDER BY run", args).fetchall()
+        rows = self._select_runs(q, table, strategy, runs).fetchall()
         k = len(_COLS)
         run = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         info = np.array([r[2:3 + k] for r in rows], dtype=np.int64).reshape(len(rows), 1 + k)
@@ -288,16 +280,20 @@ class ResultStore:
             out[c] = flat.astype(TRAJECTORY[c], copy=False)  # little-endian on disk: no copy here
         return out
 
+    def _select_runs(self, query: str, table: str, strategy: str, runs: int | None) -> sqlite3.Cursor:
+        """A cursor over the rows of `query` (ending in its WHERE on table and strategy) for runs 0..runs-1, by run."""
+        args = [table, strategy]
+        if runs is not None:
+            query += " AND run < ?"
+            args.append(int(runs))
+        return self._con.execute(query + " ORDER BY run", args)
+
     def finals(self, table: str, strategy: str, runs: int | None = None) -> dict[str, np.ndarray]:
         """Per-run summary columns without reading trajectories: run, n_queries, valid, test,
         arch (-1: none), time; NaN where the database holds NULL."""
         q = ("SELECT run, n_queries, final_valid, final_test, final_arch, final_time FROM runs "
              "WHERE table_name=? AND strategy=?")
-        args = [table, strategy]
-        if runs is not None:
-            q += " AND run < ?"
-            args.append(int(runs))
-        rows = self._con.execute(q + " ORDER BY run", args).fetchall()
+        rows = self._select_runs(q, table, strategy, runs).fetchall()
         a = np.array(rows, dtype=float).reshape(len(rows), 6)
         return {"run": a[:, 0].astype(np.int64), "n_queries": a[:, 1].astype(np.int64), "valid": a[:, 2],
                 "test": a[:, 3], "arch": np.nan_to_num(a[:, 4], nan=-1).astype(np.int64), "time": a[:, 5]}

@@ -7,7 +7,7 @@ import contextlib
 
 import numpy as np
 
-from nasbench_lab.exercises.harness import call, need, open_sandbox
+from nasbench_lab.exercises.harness import call, open_with_functions
 from nasbench_lab.exercises.report import describe
 
 FULL_TABLE = "nb201-mnist1d"
@@ -208,11 +208,8 @@ def _check_search(report, sb) -> None:
 
 
 def grade_darts(report, folder, ex, tables, runs, clock) -> None:
-    sb = open_sandbox(report, folder, ex, clock)
-    if sb is None or not need(report, sb, ex, ["arch_gradient", "derive_cell"]):
-        report.stopped = "nothing to grade yet."
-        if sb is not None:
-            sb.close()
+    sb = open_with_functions(report, folder, ex, clock, ["arch_gradient", "derive_cell"])
+    if sb is None:
         return
     with sb:
         grad_ok = _check_gradient(report, sb)

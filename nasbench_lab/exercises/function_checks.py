@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from nasbench_lab.exercises import HERE
-from nasbench_lab.exercises.harness import call, need, open_sandbox
+from nasbench_lab.exercises.harness import call, open_with_functions
 
 SMALL_TABLE = "nb201-3ops-small"
 
@@ -64,11 +64,8 @@ def grade_statistics(report, folder, ex, tables, runs, clock):
     from scipy.stats import mannwhitneyu, ttest_ind, ttest_rel
 
     section = "Statistics: decide(a, b, alpha)"
-    sb = open_sandbox(report, folder, ex, clock)
-    if sb is None or not need(report, sb, ex, ["decide"]):
-        report.stopped = "nothing to grade yet."
-        if sb is not None:
-            sb.close()
+    sb = open_with_functions(report, folder, ex, clock, ["decide"])
+    if sb is None:
         return
     with sb:
         given = json.loads((HERE / "statistics" / "results.json").read_text())
@@ -159,11 +156,8 @@ def reference_effects(valid, choices, ops) -> dict:
 
 def grade_landscape(report, folder, ex, tables, runs, clock):
     section = "Landscape: op_effects and most_important_op"
-    sb = open_sandbox(report, folder, ex, clock)
-    if sb is None or not need(report, sb, ex, ["op_effects", "most_important_op"]):
-        report.stopped = "nothing to grade yet."
-        if sb is not None:
-            sb.close()
+    sb = open_with_functions(report, folder, ex, clock, ["op_effects", "most_important_op"])
+    if sb is None:
         return
     with sb:
         for label, valid, choices, ops in _landscape_cases():

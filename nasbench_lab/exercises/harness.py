@@ -63,6 +63,18 @@ def need(report: GradeReport, sb: Sandbox, ex: Exercise, names) -> bool:
     return True
 
 
+def open_with_functions(report: GradeReport, folder: Path, ex: Exercise, clock: Clock, names) -> Sandbox | None:
+    """`open_sandbox` for a function exercise whose file must define `names`; None (the report
+    says "nothing to grade yet", the sandbox closed) when it cannot be imported or lacks one."""
+    sb = open_sandbox(report, folder, ex, clock)
+    if sb is None or not need(report, sb, ex, names):
+        report.stopped = "nothing to grade yet."
+        if sb is not None:
+            sb.close()
+        return None
+    return sb
+
+
 def call(report: GradeReport, section: str, name: str, sb: Sandbox, fn: str, *args, recipe: str | None = None,
          return_args: bool = False, limit: float = CALL_SECONDS, **kw):
     """(ok, value, arguments after the call) of the student's function `fn` called in its process;

@@ -70,14 +70,10 @@ class Bananas(ModelGuided):
             cands.append(a)
         return cands
 
-    def _propose(self) -> None:
+    def _queue_best(self, cands: list, pred: np.ndarray) -> None:
+        """Queue the batch of candidates with the best acquisition under the ensemble's
+        predictions `pred` (E, n): independent Thompson sample or mean + kappa * std."""
         p = self.params
-        self._fit()
-        self.fits += 1
-        cands = self._candidates()
-        if not cands:
-            return
-        pred = self.model.predict(np.stack([self._enc(a) for a in cands]))  # (E, n)
         mu, sd = pred.mean(0), pred.std(0)
         if p["acquisition"] == "its":
             acq = mu + sd * self.rng.standard_normal(mu.shape)
@@ -85,3 +81,11 @@ class Bananas(ModelGuided):
             acq = mu + p["kappa"] * sd
         order = np.argsort(-acq, kind="stable")[:p["batch"]]
         self.queue = [cands[i] for i in order[::-1]]  # pop() takes the best first
+
+    def _propose(self) -> None:
+        self._fit()
+        self.fits += 1
+        cands = self._candidates()
+        if not cands:
+            return
+        self._queue_best(cands, self.model.predict(np.stack([self._enc(a) for a in cands])))

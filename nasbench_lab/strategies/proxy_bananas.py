@@ -116,14 +116,7 @@ class ProxyBananas(Bananas):
             self._adam = {}
         self.model.fit(X, np.asarray(self.y), steps=p["fit_steps"], lr=p["lr"], warm=self._adam)
         self.fits += 1
-        pred = self.model.predict(self._features(cands))  # (E, n)
-        mu, sd = pred.mean(0), pred.std(0)
-        if p["acquisition"] == "its":
-            acq = mu + sd * self.rng.standard_normal(mu.shape)
-        else:
-            acq = mu + p["kappa"] * sd
-        order = np.argsort(-acq, kind="stable")[:p["batch"]]
-        self.queue = [cands[i] for i in order[::-1]]  # pop() takes the best first
+        self._queue_best(cands, self.model.predict(self._features(cands)))
 
     def ask(self) -> Ask | None:
         if self._need:
