@@ -1,33 +1,24 @@
 """Retrain K stored entries of a built table with their own seeds and compare, epoch by epoch.
 
-On the machine (CPU and BLAS kernels) that built the table the retraining is bitwise equal;
-on another CPU the rounding differs and a training diverges by chaos, so this prints how far:
-per entry the final valid accuracy stored vs retrained, whether every metric is bitwise equal,
-and the final difference against the table's seed noise for that cell.
+On the machine (CPU model, BLAS kernel, numpy) that trained an entry the retraining is
+bitwise equal; on another CPU the rounding differs and a training diverges by chaos, so this
+prints how far: per entry the final valid accuracy stored vs retrained, whether every metric is
+bitwise equal, whether the table records this machine as the one that trained it
+(`Table.built_on`; tables built before that record say "?"), and the final difference against
+the table's seed noise for that cell.
 
     python analysis/reproduce_entries.py nb201-mnist1d --k 12
+    python analysis/reproduce_entries.py datasets/nb201-mnist1d-hard.h5 --k 6 --same-machine
 """
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 
 import numpy as np
 
-from nasbench_lab.tables.build import train_job
+from nasbench_lab.tables.build import machine_description, train_job
 from nasbench_lab.tables.table import open_table
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None) -> int:
@@ -35,33 +26,47 @@ def main(argv=None) -> int:
     ap.add_argument("table")
     ap.add_argument("--k", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0, help="sampling seed of the entries")
+    ap.add_argument("--same-machine", action="store_true",
+                    help="only entries the table records as trained on this machine")
     a = ap.parse_args(argv)
     t = open_table(a.table)
     sch = t.schedule(None)
     present = t.present(sch.name)
+    codes, machines = t.built_on(sch.name)
+    here = machine_description()
+    mine = machines.index(here) if here in machines else -2
     full = np.flatnonzero(present.all(axis=1))
     rng = np.random.default_rng(a.seed)
-    picks = rng.choice(full, size=min(a.k, len(full)), replace=False)
+    order = rng.permutation(len(full) * len(sch.seeds))  # (cell, seed) pairs, cell-major
+    pairs = [(int(full[j // len(sch.seeds)]), j % len(sch.seeds)) for j in order]
+    if a.same_machine:
+        pairs = [(i, c) for i, c in pairs if codes[i, c] == mine]
+    picks = pairs[:a.k]
     va = t.array(sch.name, "valid_acc")
-    print(f"{t.name}: {len(picks)} entries of {len(full)} fully trained, machine: {cpu_model()}, "
-          f"table built on: {t.provenance.get('machine', '?')}")
-    print(f"{'index':>6} {'seed':>4} {'stored':>7} {'retrain':>7} {'diff':>6} {'cell sd':>7} bitwise")
-    diffs, sds, same = [], [], 0
+    print(f"{t.name}: {len(picks)} entries of {len(full)} fully trained cells; this machine: {here}")
+    print(f"  the table's entries were trained on: {t.provenance.get('built_on', '? (not recorded)')}")
+    print(f"{'index':>6} {'seed':>4} {'stored':>7} {'retrain':>7} {'diff':>6} {'cell sd':>7} bitwise here")
+    diffs, sds, same, same_here, n_here = [], [], 0, 0, 0
     t0 = time.process_time()
-    for n, i in enumerate(picks):
-        si = n % len(sch.seeds)
+    for i, si in picks:
         s = int(sch.seeds[si])
         r = train_job("check", s, int(i), t.space.name, sch.protocol)
         stored = va[i, si]
         eq = bool(np.array_equal(np.asarray(r["valid_acc"], np.float32), stored))
         same += eq
+        built_here = "yes" if codes[i, si] == mine else "?" if codes[i, si] < 0 else "no"
+        n_here += built_here == "yes"
+        same_here += eq and built_here == "yes"
         d = float(r["valid_acc"][-1] - stored[-1])
         sd = float(np.std(va[i, :, -1], ddof=1))
         diffs.append(d)
         sds.append(sd)
-        print(f"{i:>6} {s:>4} {stored[-1]:>7.2f} {r['valid_acc'][-1]:>7.2f} {d:>+6.2f} {sd:>7.2f} {eq}")
+        print(f"{i:>6} {s:>4} {stored[-1]:>7.2f} {r['valid_acc'][-1]:>7.2f} {d:>+6.2f} {sd:>7.2f} {eq!s:>7} {built_here}")
+    if not picks:
+        print("no entry to retrain" + (" was trained on this machine" if a.same_machine else ""))
+        return 1
     diffs = np.array(diffs)
-    print(f"bitwise equal: {same}/{len(picks)}; final valid diff: mean {diffs.mean():+.2f}, "
+    print(f"bitwise equal: {same}/{len(picks)} ({same_here}/{n_here} of those trained on this machine); final valid diff: mean {diffs.mean():+.2f}, "
           f"mean |diff| {np.abs(diffs).mean():.2f}, max |diff| {np.abs(diffs).max():.2f}; "
           f"mean seed sd of these cells {np.mean(sds):.2f}; {time.process_time() - t0:.0f} CPU s")
     return 0

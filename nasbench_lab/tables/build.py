@@ -19,6 +19,7 @@ covers the whole space with one seed), one single-seed training per job.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -38,6 +39,30 @@ from nasbench_lab.tables.writer import TableWriter
 
 PART_METRICS = METRICS  # per-epoch curves stored in each journal entry
 PART_STATIC = ("params", "flops", "latency_ms")
+NOT_RECORDED = "not recorded"  # entries trained before the build recorded machines
+
+
+@functools.lru_cache(maxsize=1)
+def machine_description() -> str:
+    """The CPU model, BLAS kernel and numpy that trained an entry. The live trainer is bit for
+    bit reproducible where all three match, and only within seed noise across CPUs (BLAS
+    picks other kernels), so each entry of a built table records it (`built_on`)."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model)
+    except OSError:
+        pass
+    blas = "BLAS unknown"
+    try:
+        from threadpoolctl import threadpool_info
+
+        info = next((i for i in threadpool_info() if i.get("user_api") == "blas"), None)
+        if info:
+            blas = " ".join(str(info[k]) for k in ("internal_api", "version", "architecture") if info.get(k))
+    except Exception:  # noqa: BLE001 - a description, never a reason to fail a training
+        pass
+    return f"{model} ({platform.machine()}); {blas}; numpy {np.__version__}"
 
 
 @dataclass(frozen=True)
@@ -95,6 +120,8 @@ def _write_part(parts: Path, key: str, seed: int, result: dict) -> None:
     tmp = parts / f".{path.name}.{os.getpid()}.tmp"
     arrays = {m: np.asarray(result[m], dtype=np.float64) for m in PART_METRICS}
     arrays.update({m: np.float64(result[m]) for m in PART_STATIC})
+    if result.get("machine"):
+        arrays["machine"] = np.array(str(result["machine"]))
     with open(tmp, "wb") as f:
         np.savez(f, key=np.array(key), seed=np.int64(seed), **arrays)
         f.flush()
@@ -119,7 +146,7 @@ def train_job(key: str, seed: int, arch_index: int, space_name: str, protocol_di
     out = {m: np.asarray(getattr(r, m), dtype=np.float64) for m in PART_METRICS}
     out["train_time"] = np.cumsum(out["train_time"])  # the table stores cumulative training time
     out.update(params=float(r.params), flops=float(r.flops), latency_ms=float(r.latency_ms))
-    return {"key": key, "seed": seed, **out}
+    return {"key": key, "seed": seed, "machine": machine_description(), **out}
 
 
 def train_group(key: str, seeds: list, arch_index: int, space_name: str,
@@ -138,7 +165,7 @@ def train_group(key: str, seeds: list, arch_index: int, space_name: str,
         d = {m: np.asarray(getattr(r, m), dtype=np.float64) for m in PART_METRICS}
         d["train_time"] = np.cumsum(d["train_time"])  # cumulative, as train_job
         d.update(params=float(r.params), flops=float(r.flops), latency_ms=float(r.latency_ms))
-        out.append({"key": key, "seed": int(r.seed), **d})
+        out.append({"key": key, "seed": int(r.seed), "machine": machine_description(), **d})
     return out
 
 
@@ -243,6 +270,7 @@ def _explode_existing(out: Path, parts: Path, plan: BuildPlan, protocol) -> int:
         present = t.present(sch.name)
         arrays = {m: t.array(sch.name, m) for m in PART_METRICS if m in sch.metrics}
         static = {m: t.static(m) for m in PART_STATIC if m in t._h5.get("static", {})}
+        codes, machines = t.built_on(sch.name)
         n = 0
         for k in plan.keys:
             i = plan.representative[k]
@@ -254,6 +282,8 @@ def _explode_existing(out: Path, parts: Path, plan: BuildPlan, protocol) -> int:
                     continue
                 res = {m: arrays[m][i, col] for m in arrays}
                 res.update({m: static[m][i] for m in static})
+                if codes[i, col] >= 0:
+                    res["machine"] = machines[codes[i, col]]
                 _write_part(parts, k, s, res)
                 n += 1
     return n
@@ -362,6 +392,9 @@ def _check_part(path: Path, r: dict, epochs: int) -> None:
         a = r.get(m)
         if a is None or a.shape != () or a.dtype.kind not in "fiu":
             raise NasbenchError(f"journal entry {path} is damaged ({m} is not one number); delete it and rerun")
+    a = r.get("machine")
+    if a is not None and (a.shape != () or a.dtype.kind != "U" or not str(a)):
+        raise NasbenchError(f"journal entry {path} is damaged (machine is not one text); delete it and rerun")
 
 
 def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
@@ -372,6 +405,9 @@ def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
     arrays = {m: np.full((n, S, E), np.nan, dtype=np.float32) for m in PART_METRICS}
     present = np.zeros((n, S), dtype=bool)
     static = {m: np.full(n, np.nan) for m in PART_STATIC}
+    built_on = np.full((n, S), -1, dtype=np.int16)
+    machines: dict[str, int] = {}
+    counts: dict[str, int] = {}
     done = 0
     train_seconds = 0.0
     for k in plan.keys:
@@ -392,6 +428,10 @@ def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
             for m in PART_METRICS:
                 arrays[m][idx, c, :] = r[m]
             present[idx, c] = True
+            who = str(r["machine"]) if "machine" in r else NOT_RECORDED
+            counts[who] = counts.get(who, 0) + 1
+            if who != NOT_RECORDED:
+                built_on[idx, c] = machines.setdefault(who, len(machines))
             for m in PART_STATIC:
                 if np.isnan(static[m][idx[0]]):
                     static[m][idx] = float(r[m])
@@ -402,7 +442,8 @@ def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
         "protocol": protocol.to_dict(), "data_seed": protocol.to_dict().get("data_seed"),
         "trainer": "nasbench_lab.live (numpy)", "software_version": __version__,
         "numpy_version": np.__version__, "python": platform.python_version(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "assembled_on": f"{platform.machine()}, {os.cpu_count()} cores",
+        "built_on": dict(sorted(counts.items(), key=lambda kv: (kv[0] == NOT_RECORDED, kv[0]))),
         "distinct_cells": len(plan.keys), "seeds": plan.seeds,
         "trainings_done": done, "trainings_total": total, "complete": done == total,
         "total_train_seconds": round(train_seconds, 2),
@@ -418,6 +459,7 @@ def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
         for m, a in arrays.items():
             w.write(sname, m, a)
         w.set_present(sname, present)
+        w.set_built_on(sname, built_on, list(machines))
         for m, a in static.items():
             w.set_static(m, a)
     from nasbench_lab.tables.table import Table

@@ -39,6 +39,13 @@ def icc(x: np.ndarray) -> float:
     return float((msb - msw) / den) if den > 0 else float("nan")
 
 
+def _mean_or_nan(values) -> float:
+    """Mean of the finite values; NaN (no warning) when there are none (too few cells)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
 def seed_statistics(valid: np.ndarray, test: np.ndarray) -> dict:
     """Statistics of final accuracies `valid`, `test`: (seeds, cells) arrays, no NaN."""
     S = valid.shape[0]
@@ -50,7 +57,7 @@ def seed_statistics(valid: np.ndarray, test: np.ndarray) -> dict:
     out["seed_noise"] = float(np.sqrt(valid.var(0, ddof=1).mean()))
     out["seed_noise_test"] = float(np.sqrt(test.var(0, ddof=1).mean()))
     pairs = [(i, j) for i in range(S) for j in range(i + 1, S)]
-    out["seed_spearman"] = float(np.nanmean([_rho(valid[i], valid[j]) for i, j in pairs]))
+    out["seed_spearman"] = _mean_or_nan([_rho(valid[i], valid[j]) for i, j in pairs])
     out["arch_share"] = icc(valid)
     if S >= 3:
         rs, shares = [], []
@@ -59,8 +66,8 @@ def seed_statistics(valid: np.ndarray, test: np.ndarray) -> dict:
             sel = valid[s] >= np.median(valid[s])
             rs += [_rho(valid[i][sel], valid[j][sel]) for i in others for j in others if i < j]
             shares.append(icc(valid[others][:, sel]))
-        out["top_half_spearman"] = float(np.nanmean(rs))
-        out["arch_share_top_half"] = float(np.nanmean(shares))
+        out["top_half_spearman"] = _mean_or_nan(rs)
+        out["arch_share_top_half"] = _mean_or_nan(shares)
     return out
 
 

@@ -10,6 +10,9 @@
     <metric>              [n_archs, n_seeds, n_recorded] float32, see METRICS
     present               [n_archs, n_seeds] bool: this (arch, seed) was trained; missing
                           seeds are False and their metrics NaN, never filled in
+    built_on              optional, built tables: [n_archs, n_seeds] int16 index into the
+                          group's attr `machines` (JSON list of CPU/BLAS/numpy descriptions)
+                          of the machine that trained the entry; -1 not trained/recorded
 /proxies/                 optional (schema 2): zero-cost proxies per [arch, init seed], their
                           CPU seconds, and their own hash (tables/proxy_store.py)
 

@@ -256,6 +256,31 @@ class Table:
             self._cache[key] = self._read(f"static/{metric}")
         return self._cache[key]
 
+    def built_on(self, schedule: str | int | None = None) -> tuple[np.ndarray, list[str]]:
+        """Which machine trained each entry of a built table: codes [n_archs, n_seeds] (int16,
+        -1: not trained or not recorded) into a list of machine descriptions (CPU model, BLAS
+        kernel, numpy). A table without that record (an import, an older build): all -1."""
+        sch = self.schedule(schedule)
+        grp = self._h5["schedules"][sch.name]
+        if "built_on" not in grp:
+            return np.full((self.n_archs, len(sch.seeds)), -1, dtype=np.int16), []
+        key = (sch.name, "built_on")
+        if key not in self._cache:
+            machines = integrity.json_attr(grp.attrs, "machines", list, self.path, "[]")
+            ds = grp["built_on"]
+            if ds.shape != (self.n_archs, len(sch.seeds)) or ds.dtype.kind not in "iu" \
+                    or not all(isinstance(m, str) for m in machines):
+                raise TableError(f"{self.path}: {sch.name}/built_on is {ds.dtype} {ds.shape} with machines "
+                                 f"{machines!r}; expected integer codes of shape "
+                                 f"({self.n_archs}, {len(sch.seeds)}) and a list of texts; re-import or rebuild it")
+            codes = self._read(f"schedules/{sch.name}/built_on").astype(np.int16)
+            if codes.size and (codes.min() < -1 or codes.max() >= len(machines)):
+                raise TableError(f"{self.path}: {sch.name}/built_on holds codes outside -1..{len(machines) - 1}; "
+                                 "re-import or rebuild it")
+            self._cache[key] = (codes, machines)
+        codes, machines = self._cache[key]
+        return codes, list(machines)
+
     def proxies(self):
         """The table's zero-cost proxies (`proxy_store.ProxyScores`, verified), or None."""
         if self.proxies_info is None:

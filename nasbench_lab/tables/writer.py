@@ -154,6 +154,17 @@ class TableWriter:
     def set_present(self, schedule: str, present: np.ndarray) -> None:
         self._h5["schedules"][schedule]["present"][...] = present
 
+    def set_built_on(self, schedule: str, codes: np.ndarray, machines: list[str]) -> None:
+        """Which machine trained each (arch, seed) entry: `codes` [n_archs, n_seeds] index
+        `machines` (-1: not trained, or not recorded)."""
+        grp = self._h5["schedules"][schedule]
+        codes = np.asarray(codes, dtype=np.int16)
+        if codes.shape != grp["present"].shape or codes.min(initial=-1) < -1 \
+                or codes.max(initial=-1) >= len(machines):
+            raise ValueError(f"built_on must be {grp['present'].shape} codes in -1..{len(machines) - 1}")
+        grp.attrs["machines"] = json.dumps([str(m) for m in machines])
+        grp.create_dataset("built_on", data=codes, compression="gzip", compression_opts=4, fletcher32=True)
+
     def set_static(self, metric: str, values: np.ndarray) -> None:
         if metric not in STATIC_METRICS:
             raise ValueError(f"unknown static metric {metric!r}; valid: {', '.join(STATIC_METRICS)}")
