@@ -5,7 +5,10 @@ ImportError on import and the registry skips it (the strategy is then not listed
 """
 from __future__ import annotations
 
+import _thread
 import importlib.util
+import pickle
+import threading
 import warnings
 
 if importlib.util.find_spec("optuna") is None:  # checked cheaply; optuna itself loads lazily
@@ -17,6 +20,7 @@ from nasbench_lab.strategies._common import is_valid, option_counts, sample_unse
 from nasbench_lab.strategies.base import Ask, Observation, Strategy  # noqa: E402
 
 SAMPLERS = ("tpe", "random", "nsga2", "qmc", "bruteforce")
+_LOCK_TYPES = (_thread.LockType, type(threading.RLock()))
 
 
 def make_sampler(name, seed: int, n_startup_trials: int):
@@ -91,6 +95,31 @@ class OptunaStrategy(Strategy):
                       for i, k in enumerate(option_counts(self.space))}
         self.cache: dict = {}   # canonical key -> observed value(s) (NaN: failed)
         self._trial = None      # the Optuna trial behind the last ask (None: a fallback cell)
+
+    # Pickling (kill-and-resume): some samplers hold a thread lock (NSGAIISampler since
+    # Optuna 5.1); the study is pickled without the sampler's locks and gets fresh ones back.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        sampler = self.study.sampler
+        locks = {k: v for k, v in vars(sampler).items() if isinstance(v, _LOCK_TYPES)}
+        try:
+            for k in locks:
+                setattr(sampler, k, None)
+            state["study"] = pickle.dumps(self.study)
+        finally:
+            for k, v in locks.items():
+                setattr(sampler, k, v)
+        state["_sampler_locks"] = {k: isinstance(v, _thread.LockType) for k, v in locks.items()}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        locks = state.pop("_sampler_locks", {})
+        if isinstance(state.get("study"), bytes):
+            state["study"] = pickle.loads(state["study"])
+        for k, plain in locks.items():
+            setattr(state["study"].sampler, k, threading.Lock() if plain else threading.RLock())
+        self.__dict__.update(state)
 
     def _value(self, obs: Observation):
         """What the study is told: valid_acc, or the objective vector; NaN for a failed one."""
