@@ -13,10 +13,12 @@ the table's seed noise for that cell.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
 
+from nasbench_lab import NasbenchError
 from nasbench_lab.tables.build import machine_description, train_job
 from nasbench_lab.tables.table import open_table
 
@@ -29,6 +31,16 @@ def main(argv=None) -> int:
     ap.add_argument("--same-machine", action="store_true",
                     help="only entries the table records as trained on this machine")
     a = ap.parse_args(argv)
+    if a.k < 1:
+        ap.error(f"--k must be a positive number of entries, got {a.k}")
+    try:
+        return _run(a)
+    except NasbenchError as e:  # a missing or damaged table: one line, as the CLI
+        print(f"reproduce_entries: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(a) -> int:
     t = open_table(a.table)
     sch = t.schedule(None)
     present = t.present(sch.name)

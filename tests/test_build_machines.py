@@ -83,3 +83,97 @@ def test_a_table_without_the_record_and_a_tampered_record(tmp_path):
         ds[...] = a
     with Table(out) as t, pytest.raises(TableError, match="checksum|changed"):
         t.built_on()
+
+
+def test_machine_description_is_numpys_blas_whether_or_not_scipy_was_loaded():
+    # scipy (imported by mnist1d's generator when the data is not cached yet) loads its own
+    # OpenBLAS, which threadpoolctl listed first: one machine got two descriptions
+    import subprocess
+    import sys
+
+    code = "from nasbench_lab.tables.build import machine_description; print(machine_description())"
+    plain, with_scipy = (subprocess.run([sys.executable, "-c", pre + code], capture_output=True, text=True,
+                                        check=True).stdout for pre in ("", "import scipy.stats; "))
+    assert plain == with_scipy and plain.strip() == machine_description()
+
+
+def _reseal(out, change):
+    from nasbench_lab.tables import integrity
+
+    with h5py.File(out, "r+") as f:
+        change(f["schedules/2"])
+        integrity.seal(f)  # as a rewrite that also recomputed the checksums
+
+
+def _replace(grp, data):
+    del grp["built_on"]
+    grp.create_dataset("built_on", data=data)
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda g: g.attrs.__setitem__("machines", "not json["), "machines is not valid JSON"),
+    (lambda g: g.attrs.__delitem__("machines"), "has no attribute machines"),
+    (lambda g: (g.__delitem__("built_on"), g.create_group("built_on")), "built_on is a group"),
+    # 65536 and uint16 65535 were cast to int16 (0 and -1) before the range check and passed
+    (lambda g: _replace(g, np.where(g["built_on"][()] == 0, 65536, -1).astype(np.int64)), "codes outside"),
+    (lambda g: _replace(g, g["built_on"][()].astype(np.uint16)), "codes outside"),
+    (lambda g: _replace(g, np.zeros(g["built_on"].shape, np.int16)), "never trained"),
+])
+def test_a_damaged_record_is_a_table_error_and_found_by_check(tmp_path, change, problem):
+    out = tmp_path / "t.h5"
+    build_table(out, seeds=[0], **KW)
+    _reseal(out, change)
+    with Table(out) as t:
+        with pytest.raises(TableError, match=problem):
+            t.built_on()
+        assert any(problem in p for p in t.check())  # `info --check` said "sound"
+
+
+def test_a_refused_build_leaves_no_journal_that_blocks_the_right_command(tmp_path):
+    out = tmp_path / "t.h5"
+    build_table(out, seeds=[0], **KW)
+    shutil.rmtree(tmp_path / "t.h5.parts")  # the table alone, as committed
+    with pytest.raises(NasbenchError, match="would drop"):
+        build_table(out, seeds=[1], **KW)  # a typo: refused, the table kept
+    # its build.json (seeds 1) no longer refuses the right command on an empty journal
+    assert build_table(out, seeds=[0], **KW)["done"] == 2
+
+
+@pytest.mark.parametrize("text", ["x" * 100_000, "two\nlines", "   "])
+def test_a_huge_or_multiline_machine_field_is_refused_and_the_table_kept(tmp_path, text):
+    out = tmp_path / "t.h5"
+    build_table(out, seeds=[0], **KW)
+    before = out.read_bytes()
+    part = sorted((tmp_path / "t.h5.parts").glob("*.npz"))[0]
+    np.savez(part, **{**_read_part(part), "machine": np.array(text)})
+    with pytest.raises(NasbenchError, match="machine is not one text"):
+        build_table(out, seeds=[0], **KW)
+    assert out.read_bytes() == before
+
+
+def test_info_lists_the_trainings_per_machine_one_per_line(tmp_path, capsys):
+    from nasbench_lab.cli import main
+
+    out = tmp_path / "t.h5"
+    build_table(out, seeds=[0, 1], **KW)
+    assert main(["info", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index("  built_on (trainings per machine):")
+    assert lines[at + 1].split() == ["4", *machine_description().split()]  # was 'DESCRIPTION=4'
+
+
+def test_reproduce_entries_gives_one_line_errors(tmp_path, capsys):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "analysis" / "reproduce_entries.py"
+    main = runpy.run_path(str(script))["main"]
+    out = tmp_path / "t.h5"
+    build_table(out, seeds=[0], **KW)
+    _reseal(out, lambda g: g.attrs.__setitem__("machines", "[1]"))
+    assert main([str(out), "--k", "1"]) == 2  # was a TableError traceback
+    err = capsys.readouterr().err
+    assert err.startswith("reproduce_entries: error: ") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as e:
+        main([str(out), "--k", "0"])  # --k -1 retrained all but one
+    assert e.value.code == 2

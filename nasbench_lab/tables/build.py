@@ -40,6 +40,7 @@ from nasbench_lab.tables.writer import TableWriter
 PART_METRICS = METRICS  # per-epoch curves stored in each journal entry
 PART_STATIC = ("params", "flops", "latency_ms")
 NOT_RECORDED = "not recorded"  # entries trained before the build recorded machines
+MAX_MACHINE_TEXT = 500  # a machine_description() is about 80 characters
 
 
 @functools.lru_cache(maxsize=1)
@@ -57,12 +58,22 @@ def machine_description() -> str:
     try:
         from threadpoolctl import threadpool_info
 
-        info = next((i for i in threadpool_info() if i.get("user_api") == "blas"), None)
+        info = _numpy_blas([i for i in threadpool_info() if i.get("user_api") == "blas"])
         if info:
             blas = " ".join(str(info[k]) for k in ("internal_api", "version", "architecture") if info.get(k))
     except Exception:  # noqa: BLE001 - a description, never a reason to fail a training
         pass
     return f"{model} ({platform.machine()}); {blas}; numpy {np.__version__}"
+
+
+def _numpy_blas(libs: list[dict]) -> dict | None:
+    """The BLAS numpy itself calls, of those loaded: a pip numpy bundles its own (numpy.libs/),
+    and scipy, once imported (mnist1d's generator does), loads another that threadpoolctl may
+    list first, so taking the first named the same machine two ways."""
+    home = os.path.dirname(os.path.realpath(np.__file__))
+    mine = [i for i in libs
+            if os.path.realpath(str(i.get("filepath", ""))).startswith((home + os.sep, home + ".libs" + os.sep))]
+    return min(mine or libs, key=lambda i: str(i.get("filepath", "")), default=None)
 
 
 @dataclass(frozen=True)
@@ -221,12 +232,12 @@ def _check_journal(parts: Path, meta_path: Path, meta: dict, plan: BuildPlan) ->
     cells that cover every entry it holds (a superset extends the build; anything that would
     drop journalled trainings is refused). A journal without build.json, or a damaged one, is
     refused: nothing would say which protocol its entries were trained with."""
-    if not meta_path.exists():
-        if any(parts.glob("*.npz")):
-            raise NasbenchError(f"{parts} holds journal entries but no build.json, so nothing says which "
-                                "protocol trained them; use another --out or delete that folder")
+    if not any(parts.glob("*.npz")):  # no entry to drop (a build refused or killed before its first one)
         meta_path.write_text(json.dumps(meta, sort_keys=True))
         return
+    if not meta_path.exists():
+        raise NasbenchError(f"{parts} holds journal entries but no build.json, so nothing says which "
+                            "protocol trained them; use another --out or delete that folder")
     try:
         old = json.loads(meta_path.read_text())
         if not isinstance(old, dict):
@@ -393,8 +404,10 @@ def _check_part(path: Path, r: dict, epochs: int) -> None:
         if a is None or a.shape != () or a.dtype.kind not in "fiu":
             raise NasbenchError(f"journal entry {path} is damaged ({m} is not one number); delete it and rerun")
     a = r.get("machine")
-    if a is not None and (a.shape != () or a.dtype.kind != "U" or not str(a)):
-        raise NasbenchError(f"journal entry {path} is damaged (machine is not one text); delete it and rerun")
+    if a is not None and (a.shape != () or a.dtype.kind != "U" or not str(a).strip()
+                          or len(str(a)) > MAX_MACHINE_TEXT or not str(a).isprintable()):
+        raise NasbenchError(f"journal entry {path} is damaged (machine is not one text: one printable line "
+                            f"of 1..{MAX_MACHINE_TEXT} characters); delete it and rerun")
 
 
 def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:

@@ -266,18 +266,28 @@ class Table:
             return np.full((self.n_archs, len(sch.seeds)), -1, dtype=np.int16), []
         key = (sch.name, "built_on")
         if key not in self._cache:
+            import h5py
+
+            if "machines" not in grp.attrs:
+                raise TableError(f"{self.path}: {sch.name}/built_on has no attribute machines (the list its "
+                                 "codes index); re-import or rebuild it")
             machines = integrity.json_attr(grp.attrs, "machines", list, self.path, "[]")
             ds = grp["built_on"]
-            if ds.shape != (self.n_archs, len(sch.seeds)) or ds.dtype.kind not in "iu" \
-                    or not all(isinstance(m, str) for m in machines):
-                raise TableError(f"{self.path}: {sch.name}/built_on is {ds.dtype} {ds.shape} with machines "
+            if not isinstance(ds, h5py.Dataset) or ds.shape != (self.n_archs, len(sch.seeds)) \
+                    or ds.dtype.kind not in "iu" or not all(isinstance(m, str) for m in machines):
+                got = f"{ds.dtype} {ds.shape}" if isinstance(ds, h5py.Dataset) else "a group"
+                raise TableError(f"{self.path}: {sch.name}/built_on is {got} with machines "
                                  f"{machines!r}; expected integer codes of shape "
                                  f"({self.n_archs}, {len(sch.seeds)}) and a list of texts; re-import or rebuild it")
-            codes = self._read(f"schedules/{sch.name}/built_on").astype(np.int16)
+            codes = self._read(f"schedules/{sch.name}/built_on").astype(np.int64)  # range checked before int16
             if codes.size and (codes.min() < -1 or codes.max() >= len(machines)):
                 raise TableError(f"{self.path}: {sch.name}/built_on holds codes outside -1..{len(machines) - 1}; "
                                  "re-import or rebuild it")
-            self._cache[key] = (codes, machines)
+            stray = int(((codes >= 0) & ~self.present(sch.name)).sum())
+            if stray:
+                raise TableError(f"{self.path}: {sch.name}/built_on names a machine for {stray} entries that were "
+                                 "never trained (present is False); re-import or rebuild it")
+            self._cache[key] = (codes.astype(np.int16), machines)
         codes, machines = self._cache[key]
         return codes, list(machines)
 
@@ -421,6 +431,10 @@ class Table:
                     self.check_holes(sch.name)
                 except TableError as e:
                     problems.append(str(e))
+            try:
+                self.built_on(sch.name)  # which machine trained each entry (built tables)
+            except TableError as e:
+                problems.append(str(e))
         try:
             self.proxies()
         except TableError as e:
