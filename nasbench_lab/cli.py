@@ -3,14 +3,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 
 from nasbench_lab import NasbenchError, __version__
 
 
+def _strict(o):
+    """`o` with NaN and infinite floats (numpy's too) as None: strict JSON, as summary.json."""
+    if isinstance(o, dict):
+        return {k: _strict(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_strict(v) for v in o]
+    if isinstance(o, float) or (getattr(o, "shape", None) == () and getattr(o, "dtype", None) is not None
+                                and o.dtype.kind == "f"):  # a numpy float scalar
+        return float(o) if math.isfinite(o) else None
+    return o
+
+
 def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=None, default=str, allow_nan=False if False else True))
+    print(json.dumps(_strict(obj), indent=None, default=str))
 
 
 # --- tables / info / import ------------------------------------------------------------------
@@ -90,11 +103,7 @@ def cmd_info(args) -> int:
     print(f"  space {d['space']}, dataset {d['dataset']}, {d['n_archs']} architectures")
     print(f"  built by {d['software_version']} on {d['created']}, content hash {d['content_hash'][:16]}")
     for k, v in d["provenance"].items():
-        if k == "built_on" and isinstance(v, dict) and v:  # descriptions hold ';' and '=': one per line
-            print("  built_on (trainings per machine):")
-            for machine, n in v.items():
-                print(f"    {_plain_value(n):>8}  {machine}")
-        elif k != "resolution":  # shown per schedule below, computed from the data
+        if k != "resolution":  # shown per schedule below, computed from the data
             print(f"  {k}: {_plain_value(v)}")
     if d["static"]:
         print(f"  static metrics: {', '.join(d['static'])}")

@@ -146,4 +146,11 @@ def check_manifest(m, path) -> dict:
             raise NasbenchError(f"{path} is damaged ({key} must be names); rerun the compare command or delete it")
     if not all(isinstance(v, dict) for v in (m.get("table_facts") or {}).values()):
         raise NasbenchError(f"{path} is damaged (table_facts); rerun the compare command or delete it")
+    from nasbench_lab.tables.resolution import problem
+
+    for name, facts in (m.get("table_facts") or {}).items():
+        bad = problem(facts.get("resolution"))
+        if bad:
+            raise NasbenchError(f"{path} is damaged (the resolution of table {name!r}: {bad}); rerun the "
+                                "compare command or delete it")
     return m

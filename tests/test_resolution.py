@@ -109,3 +109,96 @@ def test_a_schedule_without_validation_accuracy_has_unknown_resolution():
     r = table_resolution(FakeTable())
     assert r["n_cells"] == 0
     assert "unknown" in describe(r) and not below_noise(0.01, r)
+
+
+# --- figures a table has too few cells for, damaged stored figures, strict JSON ------------------
+
+def _few_cells_table(path, k=4):
+    """nb201-3ops-small with every seed present on only `k` distinct cells (seed 0 elsewhere):
+    the top-half figures are NaN (two cells), as early in a build."""
+    from nasbench_lab.tables.writer import TableWriter
+
+    with open_table("nb201-3ops-small") as t:
+        sch = t.schedule("3")
+        arrays = {m: np.array(t.array("3", m)) for m in sch.metrics}
+        present = np.array(t.present("3"))
+        _, first = np.unique(arrays["valid_acc"][:, :, -1], axis=0, return_index=True)
+        present[:, 1:] = False
+        present[np.sort(first)[:k], :] = True
+        for a in arrays.values():
+            a[~present] = np.nan
+        with TableWriter(path, name="few-cells", space=t.space, dataset=t.dataset, provenance={}) as w:
+            w.add_schedule("3", epochs=3, recorded_epochs=[1, 2, 3], seeds=list(sch.seeds))
+            for m, a in arrays.items():
+                w.write("3", m, a)
+            w.set_present("3", present)
+    return str(path)
+
+
+def test_a_table_with_too_few_cells_for_the_top_half_still_gets_a_report(tmp_path, capsys):
+    import json
+
+    from nasbench_lab.cli import main
+
+    table = _few_cells_table(tmp_path / "few.h5")
+    with open_table(table) as t:
+        r = table_resolution(t)
+    assert r["n_cells"] == 4 and r["top_half_spearman"] != r["top_half_spearman"]  # NaN
+    assert "top-half Spearman n/a" in describe(r) and "nan" not in describe(r)
+    assert main(["info", table, "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "NaN" not in text and json.loads(text)["resolution"]["3"]["top_half_spearman"] is None  # strict JSON
+    out = tmp_path / "cmp"
+    assert main(["compare", "--table", table, "--strategies", "random,rea", "--runs", "4", "--seed", "0",
+                 "--budget-queries", "10", "--out", str(out)]) == 0  # was a TypeError on None:.2f
+    assert "top-half Spearman n/a" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("res,match", [
+    ({"n_cells": 99, "n_seeds": 3, "seed_noise": -1.0}, "seed_noise is -1.0, outside [0, 100]"),
+    ({"n_cells": 99, "n_seeds": 3, "seed_noise": "big"}, "seed_noise is 'big', not a number"),
+    ({"n_cells": "lots", "n_seeds": 3}, "n_cells is 'lots', not a number"),
+    ({"n_cells": 99, "n_seeds": 3, "seed_spearman": 3.0}, "seed_spearman is 3.0, outside [-1, 1]"),
+    ({"n_cells": 99, "n_seeds": 3, "seed_noise_test": True}, "seed_noise_test is True, not a number"),
+    ("hello", "a JSON str, not an object"),
+    ([1, 2], "a JSON list, not an object"),
+])
+def test_a_damaged_resolution_in_compare_json_is_one_line(tmp_path, capsys, res, match):
+    import json
+
+    from nasbench_lab.cli import main
+
+    out = tmp_path / "cmp"
+    assert main(["compare", "--table", "nb201-3ops-small", "--strategies", "random,rea", "--runs", "3",
+                 "--seed", "0", "--budget-queries", "8", "--out", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    m = json.loads((out / "compare.json").read_text())
+    for f in m["table_facts"].values():
+        f["resolution"] = res
+    (out / "compare.json").write_text(json.dumps(m))
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nasbench-lab: error: ") and err.count("\n") == 1 and match in err, err
+    assert (out / "report.html").read_text() == page  # the last good report is kept
+
+
+def test_unknown_stored_figures_read_as_n_a_not_as_a_crash_or_a_note():
+    nan = float("nan")
+    for res in ({"n_cells": 99, "n_seeds": 3}, {"n_cells": 99, "n_seeds": 3, "seed_noise": None,
+                                                 "seed_noise_test": nan, "seed_spearman": None}):
+        assert "seed noise n/a" in describe(res) and not below_noise(0.1, res)
+    assert "unknown" in describe("hello") and not below_noise(0.1, [1, 2])
+    assert not below_noise(nan, {"seed_noise_test": 2.0}) and not below_noise(0.1, {"seed_noise_test": 0.0})
+
+
+def test_wording_names_the_test_noise_and_does_not_call_a_seed_mean_one_seed():
+    from nasbench_lab.report.ranking import noise_note
+
+    r = {"n_cells": 9, "n_seeds": 3, "seed_noise": 1.0, "seed_noise_test": 2.0, "seed_spearman": 0.5,
+         "best_minus_median": 3.0}
+    assert "(valid; test 2.00)" in describe(r)  # the figure the report's note compares with
+    assert "of test accuracy on this table (2.00 points" in noise_note(90.0, 91.5, r, "test")
+    assert "of validation accuracy on this table (1.00 points" in noise_note(90.0, 90.5, r, "valid")
+    one = describe({"n_cells": 9, "n_seeds": 1, "best_minus_median": 4.41})
+    assert "one seed per cell" not in one and "mean over seeds" in one and "4.41" in one

@@ -96,9 +96,11 @@ def noise_note(ma: float, mb: float, resolution: dict | None, metric: str) -> st
     diff = abs(ma - mb)
     if _isnan(diff) or not below_noise(diff, res, metric):
         return ""
-    noise = res["seed_noise_test" if metric == "test" else "seed_noise"]
-    return (f" The medians differ by {diff:.2f} points, less than the per-cell seed noise of this table "
-            f"({noise:.2f} points per training run): retrained, the picks of the two strategies could swap.")
+    noise = float(res["seed_noise_test" if metric == "test" else "seed_noise"])
+    word = "test" if metric == "test" else "validation"
+    return (f" The medians differ by {diff:.2f} points, less than the per-cell seed noise of {word} accuracy "
+            f"on this table ({noise:.2f} points per training run): retrained, the picks of the two "
+            "strategies could swap.")
 
 
 def verdict_line(table: str, r, final: dict, metric: str, alpha: float,

@@ -91,22 +91,69 @@ def table_resolution(table, schedule=None) -> dict:
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
 
 
-def describe(res: dict) -> str:
-    """One line a user can read: what differences the table can resolve."""
-    if not res.get("n_cells"):
+#: figures a resolution dict may hold, with the range a sound value lies in (accuracies are in points)
+FIGURES = {"seed_noise": (0.0, 100.0), "seed_noise_test": (0.0, 100.0), "seed_spearman": (-1.0, 1.0),
+           "top_half_spearman": (-1.0, 1.0), "arch_share": (-1.0, 1.0), "arch_share_top_half": (-1.0, 1.0),
+           "best_minus_median": (0.0, 100.0), "n_cells": (0, None), "n_seeds": (0, None)}
+
+
+def _real(v) -> float | None:
+    """`v` as a finite float, or None (missing, null, NaN, infinite, or not a number)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        return None
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def problem(res) -> str | None:
+    """What is wrong with a stored resolution dict (e.g. a hand-edited compare.json), or None.
+    Missing figures and null/NaN ones are sound (unknown, e.g. too few cells); a figure that is
+    not a number, or out of its range (a negative seed noise), is not."""
+    if res is None:
+        return None
+    if not isinstance(res, dict):
+        return f"it is a JSON {type(res).__name__}, not an object"
+    for key, (lo, hi) in FIGURES.items():
+        v = res.get(key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            return f"{key} is {v!r}, not a number"
+        x = _real(v)  # None: NaN or infinite, read as unknown
+        if x is not None and ((lo is not None and x < lo) or (hi is not None and x > hi)):
+            return f"{key} is {v!r}, outside [{lo:g}, {'inf' if hi is None else f'{hi:g}'}]"
+    return None
+
+
+def _f(res: dict, key: str) -> str:
+    v = _real(res.get(key))
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def describe(res) -> str:
+    """One line a user can read: what differences the table can resolve ("n/a" for a figure
+    the table has too few cells for)."""
+    res = res if isinstance(res, dict) else {}
+    if not _real(res.get("n_cells")):
         return "no cell has a validation accuracy for every seed: the resolution is unknown"
-    if res.get("n_seeds", 0) < 2 or "seed_noise" not in res:
-        return ("one seed per cell: the table cannot measure its own seed noise, so differences "
-                "between cells or strategies of a few tenths of a point may be noise")
-    text = (f"seed noise {res['seed_noise']:.2f} points per run (valid), seed Spearman "
-            f"{res['seed_spearman']:.2f}")
-    if "top_half_spearman" in res:
-        text += (f", top-half Spearman {res['top_half_spearman']:.2f} (arch share of variance "
-                 f"there {res['arch_share_top_half']:.2f})")
-    return text + f", best - median test {res['best_minus_median']:.2f} points"
+    n_seeds = _real(res.get("n_seeds")) or 0
+    if n_seeds < 2:
+        return ("one value per cell (one seed, or a mean over seeds taken elsewhere): the table cannot "
+                "measure its own seed noise, so it cannot say which differences between cells or "
+                f"strategies are within it; best - median test {_f(res, 'best_minus_median')} points")
+    text = (f"seed noise {_f(res, 'seed_noise')} points per run (valid; test {_f(res, 'seed_noise_test')}), "
+            f"seed Spearman {_f(res, 'seed_spearman')}")
+    if n_seeds >= 3:
+        text += (f", top-half Spearman {_f(res, 'top_half_spearman')} (arch share of variance "
+                 f"there {_f(res, 'arch_share_top_half')})")
+    return text + f", best - median test {_f(res, 'best_minus_median')} points"
 
 
-def below_noise(median_difference: float, res: dict, metric: str = "test") -> bool:
-    """True when a median difference is smaller than one run's seed noise on this table."""
-    noise = res.get("seed_noise_test" if metric == "test" else "seed_noise")
-    return noise is not None and abs(median_difference) < noise
+def below_noise(median_difference: float, res, metric: str = "test") -> bool:
+    """True when a median difference is smaller than one run's seed noise on this table
+    (False when the noise is unknown: missing, null, NaN or not a positive number)."""
+    if not isinstance(res, dict):
+        return False
+    noise = _real(res.get("seed_noise_test" if metric == "test" else "seed_noise"))
+    diff = _real(median_difference)
+    return noise is not None and noise > 0 and diff is not None and abs(diff) < noise
