@@ -103,7 +103,11 @@ def cmd_info(args) -> int:
     print(f"  space {d['space']}, dataset {d['dataset']}, {d['n_archs']} architectures")
     print(f"  built by {d['software_version']} on {d['created']}, content hash {d['content_hash'][:16]}")
     for k, v in d["provenance"].items():
-        if k != "resolution":  # shown per schedule below, computed from the data
+        if k == "built_on" and isinstance(v, dict) and v:  # descriptions hold ';' and '=': one per line
+            print("  built_on (trainings per machine):")
+            for machine, n in v.items():
+                print(f"    {_plain_value(n):>8}  {machine}")
+        elif k != "resolution":  # shown per schedule below, computed from the data
             print(f"  {k}: {_plain_value(v)}")
     if d["static"]:
         print(f"  static metrics: {', '.join(d['static'])}")
