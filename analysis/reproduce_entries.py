@@ -40,6 +40,15 @@ def main(argv=None) -> int:
         return 2
 
 
+def _distinct(t, indices) -> np.ndarray:
+    """One index per canonical key: the indices of a key share one entry (the build trains it
+    once per seed), so counting each of them retrained and counted one entry several times."""
+    first: dict[str, int] = {}
+    for i in indices:
+        first.setdefault(t.space.canonical_key(t.space.from_index(int(i))), int(i))
+    return np.array(sorted(first.values()), dtype=np.int64)
+
+
 def _run(a) -> int:
     t = open_table(a.table)
     sch = t.schedule(None)
@@ -47,7 +56,7 @@ def _run(a) -> int:
     codes, machines = t.built_on(sch.name)
     here = machine_description()
     mine = machines.index(here) if here in machines else -2
-    full = np.flatnonzero(present.all(axis=1))
+    full = _distinct(t, np.flatnonzero(present.all(axis=1)))
     rng = np.random.default_rng(a.seed)
     order = rng.permutation(len(full) * len(sch.seeds))  # (cell, seed) pairs, cell-major
     pairs = [(int(full[j // len(sch.seeds)]), j % len(sch.seeds)) for j in order]
@@ -55,7 +64,7 @@ def _run(a) -> int:
         pairs = [(i, c) for i, c in pairs if codes[i, c] == mine]
     picks = pairs[:a.k]
     va = t.array(sch.name, "valid_acc")
-    print(f"{t.name}: {len(picks)} entries of {len(full)} fully trained cells; this machine: {here}")
+    print(f"{t.name}: {len(picks)} entries of {len(full)} distinct fully trained cells; this machine: {here}")
     print(f"  the table's entries were trained on: {t.provenance.get('built_on', '? (not recorded)')}")
     print(f"{'index':>6} {'seed':>4} {'stored':>7} {'retrain':>7} {'diff':>6} {'cell sd':>7} bitwise here")
     diffs, sds, same, same_here, n_here = [], [], 0, 0, 0
@@ -70,7 +79,7 @@ def _run(a) -> int:
         n_here += built_here == "yes"
         same_here += eq and built_here == "yes"
         d = float(r["valid_acc"][-1] - stored[-1])
-        sd = float(np.std(va[i, :, -1], ddof=1))
+        sd = float(np.std(va[i, :, -1], ddof=1)) if len(sch.seeds) > 1 else float("nan")  # one seed: no spread
         diffs.append(d)
         sds.append(sd)
         print(f"{i:>6} {s:>4} {stored[-1]:>7.2f} {r['valid_acc'][-1]:>7.2f} {d:>+6.2f} {sd:>7.2f} {eq!s:>7} {built_here}")

@@ -177,3 +177,16 @@ def test_reproduce_entries_gives_one_line_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main([str(out), "--k", "0"])  # --k -1 retrained all but one
     assert e.value.code == 2
+
+
+def test_reproduce_entries_retrains_each_shared_entry_once(tmp_path, capsys):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "analysis" / "reproduce_entries.py"
+    main = runpy.run_path(str(script))["main"]
+    out = tmp_path / "t.h5"
+    build_table(out, seeds=[0], **{**KW, "limit": 4})  # one of the 4 cells has 2 indices (one entry)
+    assert main([str(out), "--k", "100"]) == 0
+    text = capsys.readouterr().out
+    assert "4 entries of 4 distinct fully trained cells" in text  # was 5 of 5: one entry twice
