@@ -118,6 +118,7 @@ def _replace(grp, data):
     (lambda g: _replace(g, np.where(g["built_on"][()] == 0, 65536, -1).astype(np.int64)), "codes outside"),
     (lambda g: _replace(g, g["built_on"][()].astype(np.uint16)), "codes outside"),
     (lambda g: _replace(g, np.zeros(g["built_on"].shape, np.int16)), "never trained"),
+    (lambda g: g.attrs.__setitem__("machines", '["two\\nlines"]'), "one-line texts"),
 ])
 def test_a_damaged_record_is_a_table_error_and_found_by_check(tmp_path, change, problem):
     out = tmp_path / "t.h5"
@@ -190,3 +191,17 @@ def test_reproduce_entries_retrains_each_shared_entry_once(tmp_path, capsys):
     assert main([str(out), "--k", "100"]) == 0
     text = capsys.readouterr().out
     assert "4 entries of 4 distinct fully trained cells" in text  # was 5 of 5: one entry twice
+
+
+def test_a_resume_from_a_table_with_a_multiline_machine_is_refused_before_the_journal(tmp_path):
+    # the table's text went into the journal, whose check then refused it: 'delete it and rerun'
+    # wrote it again from the table, forever
+    out = tmp_path / "t.h5"
+    build_table(out, seeds=[0], **KW)
+    shutil.rmtree(tmp_path / "t.h5.parts")
+    with h5py.File(out, "r+") as f:
+        f["schedules/2"].attrs["machines"] = '["two\\nlines"]'
+    before = out.read_bytes()
+    with pytest.raises(TableError, match="one-line texts"):
+        build_table(out, seeds=[0], **KW)
+    assert not list((tmp_path / "t.h5.parts").glob("*.npz")) and out.read_bytes() == before

@@ -34,13 +34,12 @@ from nasbench_lab import NasbenchError, __version__
 from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_file
 from nasbench_lab.parallel import parallel_map
 from nasbench_lab.spaces import SearchSpace, get_space
-from nasbench_lab.tables.schema import METRICS
+from nasbench_lab.tables.schema import MAX_MACHINE_TEXT, METRICS, is_machine_text
 from nasbench_lab.tables.writer import TableWriter
 
 PART_METRICS = METRICS  # per-epoch curves stored in each journal entry
 PART_STATIC = ("params", "flops", "latency_ms")
 NOT_RECORDED = "not recorded"  # entries trained before the build recorded machines
-MAX_MACHINE_TEXT = 500  # a machine_description() is about 80 characters
 
 
 @functools.lru_cache(maxsize=1)
@@ -404,8 +403,7 @@ def _check_part(path: Path, r: dict, epochs: int) -> None:
         if a is None or a.shape != () or a.dtype.kind not in "fiu":
             raise NasbenchError(f"journal entry {path} is damaged ({m} is not one number); delete it and rerun")
     a = r.get("machine")
-    if a is not None and (a.shape != () or a.dtype.kind != "U" or not str(a).strip()
-                          or len(str(a)) > MAX_MACHINE_TEXT or not str(a).isprintable()):
+    if a is not None and (a.shape != () or a.dtype.kind != "U" or not is_machine_text(str(a))):
         raise NasbenchError(f"journal entry {path} is damaged (machine is not one text: one printable line "
                             f"of 1..{MAX_MACHINE_TEXT} characters); delete it and rerun")
 

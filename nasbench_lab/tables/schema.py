@@ -37,3 +37,10 @@ REQUIRED_METRICS = ("valid_acc",)
 STATIC_METRICS = ("params", "flops", "latency_ms")
 # metrics a strategy may see (the runner hands only these to strategies)
 SEARCH_METRICS = ("train_acc", "train_loss", "valid_acc", "valid_loss")
+MAX_MACHINE_TEXT = 500  # a machine description (build.machine_description) is about 80 characters
+
+
+def is_machine_text(text) -> bool:
+    """A machine description as a table or a build journal may hold: one printable line of
+    1..MAX_MACHINE_TEXT characters (it is printed as one line by info and reproduce_entries)."""
+    return isinstance(text, str) and bool(text.strip()) and len(text) <= MAX_MACHINE_TEXT and text.isprintable()

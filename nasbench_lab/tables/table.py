@@ -14,7 +14,8 @@ import numpy as np
 from nasbench_lab.spaces import Arch, SpaceError, get_space
 from nasbench_lab.tables import integrity
 from nasbench_lab.tables.integrity import TableError
-from nasbench_lab.tables.schema import FORMAT, METRICS, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, STATIC_METRICS
+from nasbench_lab.tables.schema import (FORMAT, METRICS, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, STATIC_METRICS,
+                                        is_machine_text)
 
 
 @dataclass(frozen=True)
@@ -274,11 +275,13 @@ class Table:
             machines = integrity.json_attr(grp.attrs, "machines", list, self.path, "[]")
             ds = grp["built_on"]
             if not isinstance(ds, h5py.Dataset) or ds.shape != (self.n_archs, len(sch.seeds)) \
-                    or ds.dtype.kind not in "iu" or not all(isinstance(m, str) for m in machines):
+                    or ds.dtype.kind not in "iu" or not all(is_machine_text(m) for m in machines):
                 got = f"{ds.dtype} {ds.shape}" if isinstance(ds, h5py.Dataset) else "a group"
+                shown = repr(machines) if len(repr(machines)) <= 300 else repr(machines)[:300] + "..."
                 raise TableError(f"{self.path}: {sch.name}/built_on is {got} with machines "
-                                 f"{machines!r}; expected integer codes of shape "
-                                 f"({self.n_archs}, {len(sch.seeds)}) and a list of texts; re-import or rebuild it")
+                                 f"{shown}; expected integer codes of shape "
+                                 f"({self.n_archs}, {len(sch.seeds)}) and a list of one-line texts; re-import or "
+                                 "rebuild it")
             codes = self._read(f"schedules/{sch.name}/built_on").astype(np.int64)  # range checked before int16
             if codes.size and (codes.min() < -1 or codes.max() >= len(machines)):
                 raise TableError(f"{self.path}: {sch.name}/built_on holds codes outside -1..{len(machines) - 1}; "
