@@ -67,6 +67,17 @@ def test_build_with_fewer_seeds_or_cells_refuses_and_keeps_the_table(built, tmp_
     assert before[0] == after[0] and (before[1] == after[1]).all()
 
 
+def test_a_larger_limit_is_refused_with_a_hint_that_can_work(built, tmp_path):
+    """The cells of --limit 4 are not a superset of those of --limit 3 (each limit is its
+    own sample), so the hint names the table's own --limit, not 'no smaller --limit'."""
+    out = _copy(built, tmp_path, journal=False)
+    before = _entries(out)
+    with pytest.raises(NasbenchError, match="the --limit it was built with") as e:
+        _build(out, limit=4, max_jobs=0)
+    assert "no smaller --limit" not in str(e.value)
+    assert _entries(out)[0] == before[0]
+
+
 def test_build_with_more_seeds_extends_and_keeps_every_entry(built, tmp_path):
     out = _copy(built, tmp_path, journal=False)  # the journal lost: entries come from the table
     h0, p0, v0 = _entries(out)

@@ -222,7 +222,8 @@ def _check_existing_table(t, out: Path, plan: BuildPlan, protocol):
         seeds = sorted({sch.seeds[c] for c in np.flatnonzero(dropped.any(0))}, key=str)
         raise NasbenchError(f"{out} holds {int(dropped.sum())} trainings (of seeds {', '.join(seeds)}) that this "
                             f"build would drop (other seeds, or cells outside its --limit); rerun with --seeds "
-                            f"covering {','.join(sch.seeds)} and no smaller --limit, or use another --out")
+                            f"covering {','.join(sch.seeds)} and the --limit it was built with (cells of two limits are "
+                            f"different samples; no --limit covers every cell), or use another --out")
     return sch
 
 
