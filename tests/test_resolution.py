@@ -202,3 +202,20 @@ def test_wording_names_the_test_noise_and_does_not_call_a_seed_mean_one_seed():
     assert "of validation accuracy on this table (1.00 points" in noise_note(90.0, 90.5, r, "valid")
     one = describe({"n_cells": 9, "n_seeds": 1, "best_minus_median": 4.41})
     assert "one seed per cell" not in one and "mean over seeds" in one and "4.41" in one
+
+
+def test_terminal_summary_says_the_resolution_and_counts_pairs_below_the_noise():
+    from nasbench_lab.report.text import _resolution_lines
+
+    res = {"n_cells": 50, "n_seeds": 3, "seed_noise": 1.2, "seed_noise_test": 1.0,
+           "seed_spearman": 0.5, "top_half_spearman": 0.3, "arch_share_top_half": 0.2,
+           "best_minus_median": 2.0}
+    final = {s: {"test": {"median": m}} for s, m in (("a", 90.0), ("b", 89.5), ("c", 87.0))}
+    tab = {"facts": {"resolution": res}, "ranking": ["a", "b", "c"], "final": final}
+    lines = _resolution_lines(tab, "test")
+    assert "seed noise 1.20 points per run (valid; test 1.00)" in lines[0]
+    assert "1 of 3 pairs" in lines[1] and "(1.00 points per run)" in lines[1]  # only a-b: 0.5 < 1.0
+    tab["facts"]["resolution"] = None
+    assert _resolution_lines(tab, "test") == []
+    tab["facts"]["resolution"] = {**res, "seed_noise_test": float("nan")}
+    assert len(_resolution_lines(tab, "test")) == 1  # noise unknown: no note

@@ -32,6 +32,7 @@ def text_summary(summary: dict) -> str:
                          f"{fmt(fs[other]['median']):>6}  {fmt(fs['regret']['mean'], 3):>6}")
         lines.append(f"  (median, mean and CI: final {metric} accuracy; other: median {other} accuracy; "
                      "regret: mean, pp; strategies sharing a group letter are not significantly different)")
+        lines += _resolution_lines(tab, metric)
         for s in tab["ranking"]:
             n_missing = tab["final"][s]["test"]["n_missing"]
             if n_missing:
@@ -54,6 +55,26 @@ def text_summary(summary: dict) -> str:
 
             lines += text_lines(t, tab["hypervolume"], setup)
     return "\n".join(lines)
+
+
+def _resolution_lines(tab: dict, metric: str) -> list[str]:
+    """What the table can resolve (as the report's setup says) and how many pairs of
+    strategies differ by less than one run's seed noise there."""
+    from nasbench_lab.tables.resolution import below_noise, describe
+
+    res = tab["facts"].get("resolution")
+    if not res:
+        return []
+    lines = [f"  table resolution: {describe(res)}"]
+    medians = {s: tab["final"][s][metric]["median"] for s in tab["ranking"]}
+    pairs = [(a, b) for i, a in enumerate(tab["ranking"]) for b in tab["ranking"][i + 1:]]
+    close = [p for p in pairs if below_noise(medians[p[0]] - medians[p[1]], res, metric)]
+    if close:
+        key = "seed_noise_test" if metric == "test" else "seed_noise"
+        lines.append(f"  note: {len(close)} of {len(pairs)} pairs of strategies have medians closer than the "
+                     f"per-cell seed noise of {metric} accuracy ({float(res[key]):.2f} points per run): "
+                     "retrained, their picks could swap")
+    return lines
 
 
 def headline(summary: dict) -> dict:
