@@ -3,27 +3,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 
 from nasbench_lab import NasbenchError, __version__
 
 
-def _strict(o):
-    """`o` with NaN and infinite floats (numpy's too) as None: strict JSON, as summary.json."""
-    if isinstance(o, dict):
-        return {k: _strict(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_strict(v) for v in o]
-    if isinstance(o, float) or (getattr(o, "shape", None) == () and getattr(o, "dtype", None) is not None
-                                and o.dtype.kind == "f"):  # a numpy float scalar
-        return float(o) if math.isfinite(o) else None
-    return o
-
-
 def _print_json(obj) -> None:
-    print(json.dumps(_strict(obj), indent=None, default=str))
+    """One strict-JSON line (NaN and infinities as null, numpy values as plain Python)."""
+    from nasbench_lab.report.format import jsonable
+
+    print(json.dumps(jsonable(obj), indent=None, default=str))
 
 
 # --- tables / info / import ------------------------------------------------------------------

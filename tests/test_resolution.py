@@ -219,3 +219,12 @@ def test_terminal_summary_says_the_resolution_and_counts_pairs_below_the_noise()
     assert _resolution_lines(tab, "test") == []
     tab["facts"]["resolution"] = {**res, "seed_noise_test": float("nan")}
     assert len(_resolution_lines(tab, "test")) == 1  # noise unknown: no note
+
+
+def test_terminal_summary_skips_strategies_without_a_final_value():
+    from nasbench_lab.report.text import _resolution_lines
+
+    res = {"n_cells": 50, "n_seeds": 3, "seed_noise": 1.2, "seed_noise_test": 1.0}
+    final = {"a": {"test": {"median": 90.0}}, "b": {"test": {"median": None}}, "c": {"test": {"median": 89.8}}}
+    lines = _resolution_lines({"facts": {"resolution": res}, "ranking": ["a", "b", "c"], "final": final}, "test")
+    assert "1 of 3 pairs" in lines[1]  # a-c; the pairs with b (no final value) are not counted

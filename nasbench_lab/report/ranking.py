@@ -90,13 +90,12 @@ def _pair(pairs, x, y):
 
 def noise_note(ma: float, mb: float, resolution: dict | None, metric: str) -> str:
     """A sentence when a difference of medians is below the table's per-cell seed noise."""
-    from nasbench_lab.tables.resolution import below_noise
+    from nasbench_lab.tables.resolution import below_noise, seed_noise
 
-    res = resolution or {}
     diff = abs(ma - mb)
-    if _isnan(diff) or not below_noise(diff, res, metric):
+    if _isnan(diff) or not below_noise(diff, resolution, metric):
         return ""
-    noise = float(res["seed_noise_test" if metric == "test" else "seed_noise"])
+    noise = seed_noise(resolution, metric)
     word = "test" if metric == "test" else "validation"
     return (f" The medians differ by {diff:.2f} points, less than the per-cell seed noise of {word} accuracy "
             f"on this table ({noise:.2f} points per training run): retrained, the picks of the two "

@@ -60,7 +60,7 @@ def text_summary(summary: dict) -> str:
 def _resolution_lines(tab: dict, metric: str) -> list[str]:
     """What the table can resolve (as the report's setup says) and how many pairs of
     strategies differ by less than one run's seed noise there."""
-    from nasbench_lab.tables.resolution import below_noise, describe
+    from nasbench_lab.tables.resolution import below_noise, describe, seed_noise
 
     res = tab["facts"].get("resolution")
     if not res:
@@ -68,11 +68,11 @@ def _resolution_lines(tab: dict, metric: str) -> list[str]:
     lines = [f"  table resolution: {describe(res)}"]
     medians = {s: tab["final"][s][metric]["median"] for s in tab["ranking"]}
     pairs = [(a, b) for i, a in enumerate(tab["ranking"]) for b in tab["ranking"][i + 1:]]
-    close = [p for p in pairs if below_noise(medians[p[0]] - medians[p[1]], res, metric)]
+    close = [(a, b) for a, b in pairs if medians[a] is not None and medians[b] is not None
+             and below_noise(medians[a] - medians[b], res, metric)]  # None: a strategy without final values
     if close:
-        key = "seed_noise_test" if metric == "test" else "seed_noise"
         lines.append(f"  note: {len(close)} of {len(pairs)} pairs of strategies have medians closer than the "
-                     f"per-cell seed noise of {metric} accuracy ({float(res[key]):.2f} points per run): "
+                     f"per-cell seed noise of {metric} accuracy ({seed_noise(res, metric):.2f} points per run): "
                      "retrained, their picks could swap")
     return lines
 

@@ -97,9 +97,13 @@ FIGURES = {"seed_noise": (0.0, 100.0), "seed_noise_test": (0.0, 100.0), "seed_sp
            "best_minus_median": (0.0, 100.0), "n_cells": (0, None), "n_seeds": (0, None)}
 
 
+def _is_number(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating))
+
+
 def _real(v) -> float | None:
     """`v` as a finite float, or None (missing, null, NaN, infinite, or not a number)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+    if not _is_number(v):
         return None
     v = float(v)
     return v if np.isfinite(v) else None
@@ -117,7 +121,7 @@ def problem(res) -> str | None:
         v = res.get(key)
         if v is None:
             continue
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        if not _is_number(v):
             return f"{key} is {v!r}, not a number"
         x = _real(v)  # None: NaN or infinite, read as unknown
         if x is not None and ((lo is not None and x < lo) or (hi is not None and x > hi)):
@@ -149,11 +153,17 @@ def describe(res) -> str:
     return text + f", best - median test {_f(res, 'best_minus_median')} points"
 
 
+def seed_noise(res, metric: str = "test") -> float | None:
+    """One run's seed noise of `metric` ("test" or "valid") accuracy on this table, in points;
+    None when unknown (missing, null, NaN or not a number)."""
+    if not isinstance(res, dict):
+        return None
+    return _real(res.get("seed_noise_test" if metric == "test" else "seed_noise"))
+
+
 def below_noise(median_difference: float, res, metric: str = "test") -> bool:
     """True when a median difference is smaller than one run's seed noise on this table
     (False when the noise is unknown: missing, null, NaN or not a positive number)."""
-    if not isinstance(res, dict):
-        return False
-    noise = _real(res.get("seed_noise_test" if metric == "test" else "seed_noise"))
+    noise = seed_noise(res, metric)
     diff = _real(median_difference)
     return noise is not None and noise > 0 and diff is not None and abs(diff) < noise
