@@ -108,6 +108,8 @@ def cmd_info(args) -> int:
               f"{s['missing_entries']:,} missing; "
               f"best mean valid acc {_num(s['best_valid_acc_mean'])}; costs: {'yes' if s['has_costs'] else 'no'}")
         print(f"    metrics: {', '.join(s['metrics'])}")
+        if s.get("time_calibration"):
+            print("    " + _calibration_text(s["time_calibration"]))
         from nasbench_lab.tables.resolution import describe
 
         r = d["resolution"][name]
@@ -115,6 +117,22 @@ def cmd_info(args) -> int:
     if args.check:
         print("  check: " + d["check"])
     return 1 if args.check and d["problems"] else 0
+
+
+def _calibration_text(cal: dict) -> str:
+    """One line: the times put on one machine's scale (tables/calibration.py), factor per machine."""
+    parts = []
+    for machine, fit in (cal.get("machines") or {}).items():
+        if machine == cal.get("reference"):
+            continue
+        short = str(machine).split(" (")[0]
+        if isinstance(fit, dict) and "median_factor" in fit:
+            parts.append(f"{short} x{_plain_value(fit['median_factor'])} (median)")
+        else:
+            parts.append(f"{short} uncalibrated")
+    ref = str(cal.get("reference", "?")).split(" (")[0]
+    return (f"times: on the scale of {ref} (measured times of other machines x a factor per cell, fitted "
+            f"on log FLOPs; Table.array(..., measured=True) gives them unscaled): {', '.join(parts)}")
 
 
 def _plain_value(v) -> str:

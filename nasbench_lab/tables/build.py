@@ -34,12 +34,12 @@ from nasbench_lab import NasbenchError, __version__
 from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_file
 from nasbench_lab.parallel import parallel_map
 from nasbench_lab.spaces import SearchSpace, get_space
-from nasbench_lab.tables.schema import MAX_MACHINE_TEXT, METRICS, is_machine_text
+from nasbench_lab.tables.calibration import fit_time_scale
+from nasbench_lab.tables.schema import MAX_MACHINE_TEXT, METRICS, NOT_RECORDED, is_machine_text
 from nasbench_lab.tables.writer import TableWriter
 
 PART_METRICS = METRICS  # per-epoch curves stored in each journal entry
 PART_STATIC = ("params", "flops", "latency_ms")
-NOT_RECORDED = "not recorded"  # entries trained before the build recorded machines
 
 
 @functools.lru_cache(maxsize=1)
@@ -279,7 +279,8 @@ def _explode_existing(out: Path, parts: Path, plan: BuildPlan, protocol) -> int:
     with t:
         sch = _check_existing_table(t, out, plan, protocol)
         present = t.present(sch.name)
-        arrays = {m: t.array(sch.name, m) for m in PART_METRICS if m in sch.metrics}
+        # the journal holds times as measured (assemble calibrates them again, from all entries)
+        arrays = {m: t.array(sch.name, m, measured=True) for m in PART_METRICS if m in sch.metrics}
         static = {m: t.static(m) for m in PART_STATIC if m in t._h5.get("static", {})}
         codes, machines = t.built_on(sch.name)
         n = 0
@@ -462,6 +463,9 @@ def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
         "note": "cells with the same canonical key share one entry (trained once per seed)",
         "resolution": _resolution(plan, arrays, present),
     }
+    rows = [plan.representative[k] for k in plan.keys]
+    calibrated = fit_time_scale(arrays["train_time"][:, :, -1], present, built_on, list(machines),
+                                static["flops"], rows)
     # replace=True: an existing table at `out` was checked to be this build's (_check_existing_table)
     with TableWriter(out, name=name, space=plan.space, dataset=protocol.dataset, provenance=provenance,
                      replace=True) as w:
@@ -472,6 +476,8 @@ def assemble(out: Path, plan: BuildPlan, protocol, name: str) -> dict:
             w.write(sname, m, a)
         w.set_present(sname, present)
         w.set_built_on(sname, built_on, list(machines))
+        if calibrated is not None:
+            w.set_time_scale(sname, *calibrated)
         for m, a in static.items():
             w.set_static(m, a)
     from nasbench_lab.tables.table import Table

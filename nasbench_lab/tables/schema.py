@@ -13,6 +13,10 @@
     built_on              optional, built tables: [n_archs, n_seeds] int16 index into the
                           group's attr `machines` (JSON list of CPU/BLAS/numpy descriptions)
                           of the machine that trained the entry; -1 not trained/recorded
+    time_scale            optional, tables built on several machines: [n_archs, n_seeds]
+                          float32 > 0, the factor `Table.array` applies to the entry's
+                          train/valid/test times (tables/calibration.py; the fit in the
+                          group's attr `time_calibration`); the times are stored as measured
 /proxies/                 optional (schema 2): zero-cost proxies per [arch, init seed], their
                           CPU seconds, and their own hash (tables/proxy_store.py)
 
@@ -37,6 +41,7 @@ REQUIRED_METRICS = ("valid_acc",)
 STATIC_METRICS = ("params", "flops", "latency_ms")
 # metrics a strategy may see (the runner hands only these to strategies)
 SEARCH_METRICS = ("train_acc", "train_loss", "valid_acc", "valid_loss")
+NOT_RECORDED = "not recorded"  # entries trained before the build recorded machines
 MAX_MACHINE_TEXT = 500  # a machine description (build.machine_description) is about 80 characters
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from nasbench_lab.spaces import Arch, SpaceError, get_space
 from nasbench_lab.tables import integrity
+from nasbench_lab.tables.calibration import TIME_METRICS
 from nasbench_lab.tables.integrity import TableError
 from nasbench_lab.tables.schema import (FORMAT, METRICS, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, STATIC_METRICS,
                                         is_machine_text)
@@ -192,8 +193,17 @@ class Table:
             raise TableError(f"table {self.name!r} has no schedule {name!r}; "
                              f"valid: {', '.join(self.schedules)}") from None
 
-    def array(self, schedule: str, metric: str) -> np.ndarray:
-        """The full [arch, seed, recorded epoch] array of one metric (read once, then cached)."""
+    def array(self, schedule: str, metric: str, measured: bool = False) -> np.ndarray:
+        """The full [arch, seed, recorded epoch] array of one metric (read once, then cached).
+        Times of a table trained on several machines come on the reference machine's scale
+        (`time_scale`, tables/calibration.py); `measured=True` gives them as measured."""
+        if metric in TIME_METRICS and not measured:
+            key = (schedule, metric, "calibrated")
+            if key not in self._cache:
+                scale = self.time_scale(schedule)
+                a = self.array(schedule, metric, measured=True)
+                self._cache[key] = a if scale is None else (a * scale[:, :, None]).astype(a.dtype)
+            return self._cache[key]
         key = (schedule, metric)
         if key not in self._cache:
             sch = self.schedule(schedule)
@@ -293,6 +303,37 @@ class Table:
             self._cache[key] = (codes.astype(np.int16), machines)
         codes, machines = self._cache[key]
         return codes, list(machines)
+
+    def time_scale(self, schedule: str | int | None = None) -> np.ndarray | None:
+        """Per-entry factors [arch, seed] applied to the times on read, or None (one machine)."""
+        sch = self.schedule(schedule)
+        key = (sch.name, "time_scale")
+        if key not in self._cache:
+            grp = self._h5["schedules"][sch.name]
+            scale = None
+            if "time_scale" in grp:
+                import h5py
+
+                ds = grp["time_scale"]
+                shape = (self.n_archs, len(sch.seeds))
+                if not isinstance(ds, h5py.Dataset) or ds.shape != shape or ds.dtype.kind != "f":
+                    got = f"{ds.dtype} {ds.shape}" if isinstance(ds, h5py.Dataset) else "a group"
+                    raise TableError(f"{self.path}: {sch.name}/time_scale is {got}, expected floats of shape "
+                                     f"{shape}; re-import or rebuild it")
+                scale = self._read(f"schedules/{sch.name}/time_scale")
+                if not np.isfinite(scale).all() or (scale <= 0).any():
+                    raise TableError(f"{self.path}: {sch.name}/time_scale holds factors that are not finite "
+                                     "and positive; re-import or rebuild it")
+            self._cache[key] = scale
+        return self._cache[key]
+
+    def time_calibration(self, schedule: str | int | None = None) -> dict | None:
+        """How the times were put on one machine's scale (the fit), or None."""
+        sch = self.schedule(schedule)
+        grp = self._h5["schedules"][sch.name]
+        if "time_scale" not in grp:
+            return None
+        return integrity.json_attr(grp.attrs, "time_calibration", dict, self.path, "{}")
 
     def proxies(self):
         """The table's zero-cost proxies (`proxy_store.ProxyScores`, verified), or None."""
@@ -436,6 +477,8 @@ class Table:
                     problems.append(str(e))
             try:
                 self.built_on(sch.name)  # which machine trained each entry (built tables)
+                self.time_scale(sch.name)  # and the factors that put its times on one scale
+                self.time_calibration(sch.name)
             except TableError as e:
                 problems.append(str(e))
         try:
@@ -475,6 +518,7 @@ class Table:
                 "trained_entries": int(present.sum()), "missing_entries": int((~present).sum()),
                 "best_valid_acc_mean": float(np.nanmax(va)) if np.isfinite(va).any() else None,
                 "has_costs": self.has_costs(sch.name), "protocol": sch.protocol,
+                "time_calibration": self.time_calibration(sch.name),
             }
         return out
 

@@ -165,6 +165,16 @@ class TableWriter:
         grp.attrs["machines"] = json.dumps([str(m) for m in machines])
         grp.create_dataset("built_on", data=codes, compression="gzip", compression_opts=4, fletcher32=True)
 
+    def set_time_scale(self, schedule: str, scale: np.ndarray, account: dict) -> None:
+        """Per-entry factors that put the measured times on one machine's scale
+        (tables/calibration.py), applied on read; `account` describes the fit."""
+        grp = self._h5["schedules"][schedule]
+        scale = np.asarray(scale, dtype=np.float32)
+        if scale.shape != grp["present"].shape or not np.isfinite(scale).all() or (scale <= 0).any():
+            raise ValueError(f"time_scale must be {grp['present'].shape} finite positive factors")
+        grp.attrs["time_calibration"] = json.dumps(account, sort_keys=True)
+        grp.create_dataset("time_scale", data=scale, compression="gzip", compression_opts=4, fletcher32=True)
+
     def set_static(self, metric: str, values: np.ndarray) -> None:
         if metric not in STATIC_METRICS:
             raise ValueError(f"unknown static metric {metric!r}; valid: {', '.join(STATIC_METRICS)}")

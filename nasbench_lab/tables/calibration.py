@@ -1,0 +1,87 @@
+"""Time calibration of a built table: times measured on several machines, put on one's scale.
+
+A table built over several sessions is trained on several CPUs, and a CPU twice as slow
+records twice the training time, so without calibration the cost of a query (design.md:
+training time plus one validation pass) would depend on which machine happened to train the
+cell. `fit_time_scale` fits, per machine, log(final training time) against log(FLOPs) over
+the trainings of distinct cells that machine made, and gives each entry the factor that maps its
+machine's fit onto the reference machine's (the one that trained the most entries):
+
+    scale = exp((a_ref + b_ref * log flops) - (a_m + b_m * log flops))
+
+What the fit does not explain (the cell's own deviation, timing noise) is kept. The factors
+are stored in the table (`schedules/<name>/time_scale`, sealed with the other arrays, and the
+fit in the attr `time_calibration`); the measured times are stored unchanged and
+`Table.array(..., measured=True)` returns them. Entries of a machine with fewer than
+`MIN_ENTRIES` trainings of distinct cells keep factor 1 (listed as uncalibrated).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nasbench_lab.tables.schema import NOT_RECORDED
+
+TIME_METRICS = ("train_time", "valid_time", "test_time")
+MIN_ENTRIES = 50
+
+
+def fit_time_scale(final_train_time: np.ndarray, present: np.ndarray, codes: np.ndarray,
+                   machines: list[str], flops: np.ndarray, rows) -> tuple[np.ndarray, dict] | None:
+    """Factors [n_archs, n_seeds] (float32, 1 where not trained) and a JSON-able account of
+    the fit, or None when there is nothing to calibrate (one machine, no recorded machine, or
+    no usable FLOPs). `rows`: one architecture index per distinct cell (the fit counts each
+    trained cell once); `codes` index `machines` (-1: not recorded, fitted as one group)."""
+    t = np.asarray(final_train_time, np.float64)
+    codes = np.asarray(codes, np.int64)
+    flops = np.asarray(flops, np.float64)
+    rows = np.asarray(rows, np.int64)
+    groups = sorted(set(np.unique(codes[rows][present[rows]]).tolist()))
+    recorded = [g for g in groups if g >= 0]
+    if len(groups) < 2 or not recorded:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lf, lt = np.log(flops), np.log(t)
+    usable = present & np.isfinite(lt) & (t > 0) & np.isfinite(lf)[:, None]
+    counts = {g: int((usable[rows] & (codes[rows] == g)).sum()) for g in groups}
+    ref = max(recorded, key=lambda g: (counts[g], -g))
+    fits = {}
+    for g in groups:
+        if counts[g] < MIN_ENTRIES:
+            continue
+        sel = usable[rows] & (codes[rows] == g)
+        r, c = np.nonzero(sel)
+        x, y = lf[rows[r]], lt[rows[r], c]
+        if np.ptp(x) == 0:
+            fits[g] = (float(y.mean()), 0.0, float(x[0]), float(x[0]))
+            continue
+        b, a = np.polyfit(x, y, 1)
+        fits[g] = (float(a), float(b), float(x.min()), float(x.max()))
+    if ref not in fits:
+        return None
+    a0, b0 = fits[ref][:2]
+    scale = np.ones(codes.shape, np.float64)
+    for g, (a, b, lo, hi) in fits.items():
+        if g == ref:
+            continue
+        sel = present & (codes == g)
+        # within the FLOPs this machine's fit saw (no extrapolation; unknown FLOPs: the middle)
+        x = np.clip(np.where(np.isfinite(lf), lf, (lo + hi) / 2), lo, hi)
+        f = np.exp((a0 - a) + (b0 - b) * x)
+        scale[sel] = np.broadcast_to(f[:, None], codes.shape)[sel]
+    if not np.isfinite(scale).all() or (scale <= 0).any():
+        return None
+    name = {g: machines[g] if g >= 0 else NOT_RECORDED for g in groups}
+    fitted = {}
+    for g in groups:
+        if g not in fits:
+            fitted[name[g]] = {"trainings": counts[g], "uncalibrated": f"fewer than {MIN_ENTRIES} trainings"}
+            continue
+        own = usable[rows] & (codes[rows] == g)
+        fitted[name[g]] = {"trainings": counts[g], "a": round(fits[g][0], 6), "b": round(fits[g][1], 6),
+                           "median_factor": round(float(np.median(scale[rows][own])), 4)}
+    account = {
+        "reference": name[ref], "machines": fitted,
+        "model": "per machine: log(final train_time) = a + b log(flops) over its trainings of distinct "
+                 "cells; factor exp(fit_reference - fit_machine) on train_time, valid_time and test_time",
+    }
+    return scale.astype(np.float32), account
