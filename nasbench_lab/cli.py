@@ -110,6 +110,8 @@ def cmd_info(args) -> int:
         print(f"    metrics: {', '.join(s['metrics'])}")
         if s.get("time_calibration"):
             print("    " + _calibration_text(s["time_calibration"]))
+        elif s.get("time_calibration_problem"):
+            print(f"    times: the calibration cannot be read ({s['time_calibration_problem']})")
         from nasbench_lab.tables.resolution import describe
 
         r = d["resolution"][name]

@@ -117,8 +117,8 @@ def _reseal(out, change):
 
 
 @pytest.mark.parametrize("change, problem", [
-    (lambda g: g["time_scale"].__setitem__((0, 0), -1.0), "not finite and positive"),
-    (lambda g: g["time_scale"].__setitem__((0, 0), np.nan), "not finite and positive"),
+    (lambda g: g["time_scale"].__setitem__((0, 0), -1.0), "not finite and within"),
+    (lambda g: g["time_scale"].__setitem__((0, 0), np.nan), "not finite and within"),
     (lambda g: (g.__delitem__("time_scale"), g.create_dataset("time_scale", data=np.ones(3))),
      "time_scale is float64 \\(3,\\)"),
     (lambda g: g.attrs.__setitem__("time_calibration", "{not json"), "time_calibration is not valid JSON"),
@@ -147,3 +147,118 @@ def test_a_factor_changed_after_sealing_fails_its_checksum(tmp_path):
     with Table(out) as t, pytest.raises(TableError, match="checksum|changed"):
         t.array("2", "train_time")
     assert main(["info", str(out), "--check"]) == 1
+
+
+# --- review: the fit's corner cases, and factors an attacker (or a bad copy) could leave --------
+
+def _two_machines(n=400, f=None, slow_factor=2.0):
+    rng = np.random.default_rng(2)
+    flops = rng.uniform(1e4, 1e5, n) if f is None else f
+    codes = np.zeros((n, 1), int)
+    codes[n // 2:] = 1
+    t = ((flops / 3e4) ** 0.8)[:, None] * np.where(codes == 1, slow_factor, 1.0)
+    return t, np.ones((n, 1), bool), codes, flops
+
+
+def test_a_reference_whose_cells_share_one_flops_value_does_not_flatten_the_other_machine():
+    # the reference A trained only cells of one FLOPs value: its fit has no slope, so the other
+    # machine (2x slower at every size) is compared at that value, not flattened to a constant
+    t, present, codes, flops = _two_machines()
+    flops[:200] = 3e4
+    t[:200] = 1.0
+    scale, cal = fit_time_scale(t, present, codes, ["A", "B"], flops, np.arange(400))
+    assert cal["reference"] == "A"
+    assert np.allclose(scale[200:], 0.5, rtol=1e-4)  # was 0.19..1.2 (B's times all made ~equal)
+
+
+@pytest.mark.parametrize("case, why", [
+    ("disjoint", "does not overlap"),  # B saw only FLOPs A never saw: no factor without extrapolating
+    ("steep", "implausible fit"),  # factors of 1e-40: not a CPU
+])
+def test_a_machine_the_fit_cannot_compare_stays_uncalibrated(case, why):
+    n = 400
+    f = np.where(np.arange(n) < 200, np.linspace(1e4, 2e4, n), np.linspace(8e4, 1e5, n)) if case == "disjoint" else None
+    t, present, codes, flops = _two_machines(n, f)
+    if case == "steep":
+        t[200:] = (flops[200:, None] / 1e4) ** 40
+    scale, cal = fit_time_scale(t, present, codes, ["A", "B"], flops, np.arange(n))
+    assert (scale == 1).all() and why in cal["machines"]["B"]["uncalibrated"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("built") / "t.h5"
+    _synthetic_journal(out, n_slow=40, rng=np.random.default_rng(0))
+    build_table(out, seeds=[0, 1], max_jobs=0, **KW)
+    return out
+
+
+def _set_scale(g, a):
+    del g["time_scale"]
+    g.create_dataset("time_scale", data=a)
+
+
+def _account(g, change):
+    import json
+
+    cal = json.loads(g.attrs["time_calibration"])
+    change(cal)
+    g.attrs["time_calibration"] = json.dumps(cal)
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda g: _set_scale(g, g["time_scale"][()].astype(np.float16)), "float16 .* expected float32"),
+    (lambda g: _set_scale(g, g["time_scale"][()] * 1e6), "not finite and within 1/100..100"),
+    (lambda g: _set_scale(g, g["time_scale"][()] * 1e-30), "not finite and within 1/100..100"),
+    (lambda g: _set_scale(g, np.where(g["time_scale"][()] == 1, 3.0, g["time_scale"][()]).astype(np.float32)),
+     "factors other than 1"),  # the reference machine's entries scaled
+    (lambda g: g.attrs.__delitem__("time_calibration"), "no attr time_calibration"),
+    (lambda g: g.__delitem__("time_scale"), "factors were removed"),
+    (lambda g: _account(g, lambda c: c.__setitem__("machines", [1, 2])), "not an account of a fit"),
+    (lambda g: _account(g, lambda c: c.__setitem__("reference", "Evil CPU")), "not an account of a fit"),
+])
+def test_tampered_factors_are_one_line_errors_and_info_check_fails(built, tmp_path, capsys, change, problem):
+    out = tmp_path / "t.h5"
+    shutil.copy(built, out)
+    _reseal(out, change)  # resealed: the checksums agree, the content is what is wrong
+    with Table(out) as t:
+        with pytest.raises(TableError, match=problem):
+            t.array("2", "train_time")
+        problems = t.check()
+        assert len(problems) == 1 and re.search(problem, problems[0])
+    assert main(["info", str(out), "--check"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_factors_added_to_a_table_not_sealed_per_array_are_refused(tmp_path):
+    # the whole-file hash of older tables (the built-in ones) does not cover time_scale, so one
+    # added there would scale every cost without any checksum failing
+    from nasbench_lab.tables.registry import resolve_table
+
+    out = tmp_path / "old.h5"
+    shutil.copy(resolve_table("nb201-3ops-small"), out)
+    with h5py.File(out, "r+") as f:
+        assert "hash_scheme" not in f.attrs
+        for g in f["schedules"].values():
+            g.create_dataset("time_scale", data=np.full(g["present"].shape, 50.0, np.float32))
+            g.attrs["time_calibration"] = '{"reference": "x", "machines": {}}'
+    with Table(out) as t:
+        with pytest.raises(TableError, match="not sealed per array"):
+            t.array(t.default_schedule, "train_time")
+        assert any("not sealed per array" in p for p in t.check())
+
+
+@pytest.mark.parametrize("value", [-1.0, np.inf])
+def test_a_journal_entry_with_a_negative_or_infinite_time_is_refused_at_assembly(tmp_path, value):
+    # it used to be written into a table that then refused every read of its times
+    from nasbench_lab import NasbenchError
+    from nasbench_lab.tables.build import _read_part
+
+    out = tmp_path / "t.h5"
+    plan, parts = _synthetic_journal(out, n_slow=40, rng=np.random.default_rng(0))
+    p = parts / _part_name(plan.keys[3], 1)
+    r = _read_part(p)
+    r["train_time"] = np.full_like(r["train_time"], value)
+    np.savez(p, **r)
+    with pytest.raises(NasbenchError, match=f"{p.name} is damaged \\(train_time holds negative or infinite"):
+        build_table(out, seeds=[0, 1], max_jobs=0, **KW)

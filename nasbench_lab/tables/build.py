@@ -400,6 +400,9 @@ def _check_part(path: Path, r: dict, epochs: int) -> None:
             raise NasbenchError(f"journal entry {path} does not fit this build ({m} is {got}, the protocol has "
                                 f"{epochs} epochs): it comes from another build; delete it (or the journal "
                                 "folder) and rerun")
+        if np.isinf(a).any() or (a < 0).any():  # the table would refuse it on every read (check_values)
+            raise NasbenchError(f"journal entry {path} is damaged ({m} holds negative or infinite values: "
+                                "accuracies, losses and times are NaN or finite and >= 0); delete it and rerun")
     for m in PART_STATIC:
         a = r.get(m)
         if a is None or a.shape != () or a.dtype.kind not in "fiu":

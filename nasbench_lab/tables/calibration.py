@@ -13,7 +13,14 @@ What the fit does not explain (the cell's own deviation, timing noise) is kept. 
 are stored in the table (`schedules/<name>/time_scale`, sealed with the other arrays, and the
 fit in the attr `time_calibration`); the measured times are stored unchanged and
 `Table.array(..., measured=True)` returns them. Entries of a machine with fewer than
-`MIN_ENTRIES` trainings of distinct cells keep factor 1 (listed as uncalibrated).
+`MIN_ENTRIES` usable trainings of distinct cells (finite positive time and FLOPs) keep factor 1
+(listed as uncalibrated), and so do those of a machine whose FLOPs range does not overlap the
+reference's or whose factors would leave 1/MAX_FACTOR..MAX_FACTOR (an implausible fit, not a
+CPU). The reference is a recorded machine: "not recorded" entries are never the reference.
+
+The two fits are compared only where both saw data: log FLOPs are clipped to the overlap of
+the two machines' ranges, so neither fit is extrapolated (a machine whose cells all have the
+same FLOPs has no slope to extrapolate with: its fit holds at that one value only).
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from nasbench_lab.tables.schema import NOT_RECORDED
 
 TIME_METRICS = ("train_time", "valid_time", "test_time")
 MIN_ENTRIES = 50
+MAX_FACTOR = 100.0  # factors outside 1/MAX_FACTOR..MAX_FACTOR are refused (fit, writer and reader)
 
 
 def fit_time_scale(final_train_time: np.ndarray, present: np.ndarray, codes: np.ndarray,
@@ -58,23 +66,34 @@ def fit_time_scale(final_train_time: np.ndarray, present: np.ndarray, codes: np.
         fits[g] = (float(a), float(b), float(x.min()), float(x.max()))
     if ref not in fits:
         return None
-    a0, b0 = fits[ref][:2]
+    a0, b0, lo0, hi0 = fits[ref]
     scale = np.ones(codes.shape, np.float64)
+    why = {}  # machines left uncalibrated, and why
     for g, (a, b, lo, hi) in fits.items():
         if g == ref:
             continue
+        # both fits hold only within the FLOPs they saw: compare them on the overlap (no
+        # extrapolation of either; unknown FLOPs: the middle of the overlap)
+        lo_c, hi_c = max(lo, lo0), min(hi, hi0)
+        if lo_c > hi_c:
+            why[g] = "its FLOPs range does not overlap the reference's"
+            continue
         sel = present & (codes == g)
-        # within the FLOPs this machine's fit saw (no extrapolation; unknown FLOPs: the middle)
-        x = np.clip(np.where(np.isfinite(lf), lf, (lo + hi) / 2), lo, hi)
-        f = np.exp((a0 - a) + (b0 - b) * x)
-        scale[sel] = np.broadcast_to(f[:, None], codes.shape)[sel]
-    if not np.isfinite(scale).all() or (scale <= 0).any():
-        return None
+        with np.errstate(over="ignore"):
+            x = np.clip(np.where(np.isfinite(lf), lf, (lo_c + hi_c) / 2), lo_c, hi_c)
+            f = np.broadcast_to(np.exp((a0 - a) + (b0 - b) * x)[:, None], codes.shape)[sel]
+        if not (np.isfinite(f).all() and (f >= 1 / MAX_FACTOR).all() and (f <= MAX_FACTOR).all()):
+            why[g] = f"its factors would leave 1/{MAX_FACTOR:g}..{MAX_FACTOR:g} (an implausible fit)"
+            continue
+        scale[sel] = f
+    for g in why:
+        del fits[g]
     name = {g: machines[g] if g >= 0 else NOT_RECORDED for g in groups}
     fitted = {}
     for g in groups:
         if g not in fits:
-            fitted[name[g]] = {"trainings": counts[g], "uncalibrated": f"fewer than {MIN_ENTRIES} trainings"}
+            fitted[name[g]] = {"trainings": counts[g], "uncalibrated": why.get(
+                g, f"fewer than {MIN_ENTRIES} trainings with a finite time and FLOPs")}
             continue
         own = usable[rows] & (codes[rows] == g)
         fitted[name[g]] = {"trainings": counts[g], "a": round(fits[g][0], 6), "b": round(fits[g][1], 6),

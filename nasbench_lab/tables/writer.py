@@ -169,9 +169,13 @@ class TableWriter:
         """Per-entry factors that put the measured times on one machine's scale
         (tables/calibration.py), applied on read; `account` describes the fit."""
         grp = self._h5["schedules"][schedule]
+        from nasbench_lab.tables.calibration import MAX_FACTOR
+
         scale = np.asarray(scale, dtype=np.float32)
-        if scale.shape != grp["present"].shape or not np.isfinite(scale).all() or (scale <= 0).any():
-            raise ValueError(f"time_scale must be {grp['present'].shape} finite positive factors")
+        if scale.shape != grp["present"].shape or not np.isfinite(scale).all() \
+                or (scale < np.float32(1 / MAX_FACTOR)).any() or (scale > MAX_FACTOR).any():
+            raise ValueError(f"time_scale must be {grp['present'].shape} factors within "
+                             f"1/{MAX_FACTOR:g}..{MAX_FACTOR:g}")
         grp.attrs["time_calibration"] = json.dumps(account, sort_keys=True)
         grp.create_dataset("time_scale", data=scale, compression="gzip", compression_opts=4, fletcher32=True)
 
