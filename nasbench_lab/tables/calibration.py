@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench_lab.tables.schema import NOT_RECORDED
+from nasbench_lab.tables.integrity import TableError
+from nasbench_lab.tables.schema import NOT_RECORDED, is_machine_text
 
 TIME_METRICS = ("train_time", "valid_time", "test_time")
 MIN_ENTRIES = 50
@@ -104,3 +105,74 @@ def fit_time_scale(final_train_time: np.ndarray, present: np.ndarray, codes: np.
                  "cells; factor exp(fit_reference - fit_machine) on train_time, valid_time and test_time",
     }
     return scale.astype(np.float32), account
+
+
+# --- reading: the factors and their account, checked (Table.time_scale, Table.time_calibration)
+_FIX = "re-import or rebuild it"
+
+
+def _number(v) -> bool:
+    """A finite JSON number (an int too large for a float, NaN and infinities are not)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and -1e300 < v < 1e300
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _factor(v) -> bool:
+    return _number(v) and 1 / MAX_FACTOR <= v <= MAX_FACTOR
+
+
+def check_pairing(where: str, has_scale: bool, has_account: bool) -> None:
+    """Factors come with their account and the reverse."""
+    if has_account and not has_scale:
+        raise TableError(f"{where} is missing but the schedule's attr time_calibration says the times "
+                         f"were calibrated: the factors were removed; {_FIX}")
+    if has_scale and not has_account:
+        raise TableError(f"{where} has no attr time_calibration (the fit its factors come from) on the "
+                         f"schedule; {_FIX}")
+
+
+def check_layout(where: str, ds, shape: tuple) -> None:
+    """The stored factors: a float32 (or float64) dataset of the schedule's [arch, seed] shape."""
+    import h5py
+
+    if not isinstance(ds, h5py.Dataset) or ds.shape != shape or ds.dtype.kind != "f" \
+            or ds.dtype.itemsize not in (4, 8):
+        got = f"{ds.dtype} {ds.shape}" if isinstance(ds, h5py.Dataset) else "a group"
+        raise TableError(f"{where} is {got}, expected float32 (or float64) of shape {shape}; {_FIX}")
+
+
+def check_account(where: str, cal: dict, machines: list[str]) -> None:
+    """`cal` is an account of a fit over the machines of built_on."""
+    known = set(machines) | {NOT_RECORDED}
+    fits = cal.get("machines")
+    ok = isinstance(fits, dict) and cal.get("reference") in machines and cal["reference"] in fits
+    for m, fit in (fits.items() if ok else ()):
+        ok = ok and m in known and isinstance(fit, dict) and _count(fit.get("trainings")) and (
+            isinstance(fit.get("uncalibrated"), str) and is_machine_text(fit["uncalibrated"])
+            or _factor(fit.get("median_factor")) and _number(fit.get("a")) and _number(fit.get("b")))
+    if not ok:
+        raise TableError(f"{where} is not an account of a fit (reference: a machine of built_on; machines: "
+                         "per machine of built_on, trainings and a, b, median_factor or uncalibrated); "
+                         f"{_FIX}")
+
+
+def check_scale(where: str, scale: np.ndarray, present: np.ndarray, codes: np.ndarray,
+                machines: list[str], cal: dict) -> None:
+    """Factors within 1/MAX_FACTOR..MAX_FACTOR, and exactly 1 where nothing is scaled (an
+    entry not trained, or trained by the reference or an uncalibrated machine)."""
+    with np.errstate(invalid="ignore"):
+        bad = ~((scale >= (1 - 1e-6) / MAX_FACTOR) & (scale <= MAX_FACTOR * (1 + 1e-6)))
+    if bad.any():
+        raise TableError(f"{where} holds {int(bad.sum())} factors that are not finite and within "
+                         f"1/{MAX_FACTOR:g}..{MAX_FACTOR:g} (e.g. {float(scale[bad][0]):g}); {_FIX}")
+    unscaled = ~present
+    for m, fit in cal["machines"].items():
+        if m == cal["reference"] or "uncalibrated" in fit:
+            unscaled |= codes == (machines.index(m) if m in machines else -1)
+    if (scale[unscaled] != 1).any():
+        raise TableError(f"{where} holds factors other than 1 for {int((scale[unscaled] != 1).sum())} "
+                         "entries that are not scaled (not trained, or trained by the reference or "
+                         f"an uncalibrated machine); {_FIX}")

@@ -13,9 +13,10 @@ import numpy as np
 
 from nasbench_lab.spaces import Arch, SpaceError, get_space
 from nasbench_lab.tables import integrity
-from nasbench_lab.tables.calibration import MAX_FACTOR, TIME_METRICS
+from nasbench_lab.tables import calibration
+from nasbench_lab.tables.calibration import TIME_METRICS
 from nasbench_lab.tables.integrity import TableError
-from nasbench_lab.tables.schema import (FORMAT, METRICS, NOT_RECORDED, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION,
+from nasbench_lab.tables.schema import (FORMAT, METRICS, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION,
                                         STATIC_METRICS, is_machine_text)
 
 
@@ -40,19 +41,6 @@ class Schedule:
             shown = _short_list(self.recorded_epochs)
             raise TableError(f"epoch {epoch} is not recorded in schedule {self.name!r} "
                              f"(recorded: {shown})") from None
-
-
-def _number(v) -> bool:
-    """A finite JSON number (an int too large for a float, NaN and infinities are not)."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and -1e300 < v < 1e300
-
-
-def _count(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def _factor(v) -> bool:
-    return _number(v) and 1 / MAX_FACTOR <= v <= MAX_FACTOR
 
 
 def _short_list(xs) -> str:
@@ -318,43 +306,20 @@ class Table:
         return codes, list(machines)
 
     def time_scale(self, schedule: str | int | None = None) -> np.ndarray | None:
-        """Per-entry factors [arch, seed] applied to the times on read, or None (one machine).
-        Checked: float32/float64 of the schedule's shape, sealed per array, within
-        1/MAX_FACTOR..MAX_FACTOR, and 1 where nothing is scaled (an entry not trained, or
-        trained by the reference or an uncalibrated machine), with its account (`time_calibration`)."""
+        """Per-entry factors [arch, seed] applied to the times on read, or None (one machine);
+        verified against their checksum and their account (`calibration.check_scale`)."""
         sch = self.schedule(schedule)
         key = (sch.name, "time_scale")
         if key not in self._cache:
-            grp = self._h5["schedules"][sch.name]
             cal = self.time_calibration(sch.name)  # checks that factors and account come together
             scale = None
             if cal is not None:
-                import h5py
-
                 where = f"{self.path}: {sch.name}/time_scale"
-                ds = grp["time_scale"]
-                shape = (self.n_archs, len(sch.seeds))
-                if not isinstance(ds, h5py.Dataset) or ds.shape != shape or ds.dtype.kind != "f" \
-                        or ds.dtype.itemsize not in (4, 8):
-                    got = f"{ds.dtype} {ds.shape}" if isinstance(ds, h5py.Dataset) else "a group"
-                    raise TableError(f"{where} is {got}, expected float32 (or float64) of shape {shape}; re-import or "
-                                     "rebuild it")
+                calibration.check_layout(where, self._h5["schedules"][sch.name]["time_scale"],
+                                         (self.n_archs, len(sch.seeds)))
                 scale = self._read(f"schedules/{sch.name}/time_scale")
-                with np.errstate(invalid="ignore"):
-                    bad = ~((scale >= (1 - 1e-6) / MAX_FACTOR) & (scale <= MAX_FACTOR * (1 + 1e-6)))
-                if bad.any():
-                    raise TableError(f"{where} holds {int(bad.sum())} factors that are not finite and within "
-                                     f"1/{MAX_FACTOR:g}..{MAX_FACTOR:g} (e.g. {float(scale[bad][0]):g}); "
-                                     "re-import or rebuild it")
                 codes, machines = self.built_on(sch.name)
-                unscaled = ~self.present(sch.name)
-                for m, fit in cal["machines"].items():
-                    if m == cal["reference"] or "uncalibrated" in fit:
-                        unscaled |= codes == (machines.index(m) if m in machines else -1)
-                if (scale[unscaled] != 1).any():
-                    raise TableError(f"{where} holds factors other than 1 for {int((scale[unscaled] != 1).sum())} "
-                                     "entries that are not scaled (not trained, or trained by the reference or "
-                                     "an uncalibrated machine); re-import or rebuild it")
+                calibration.check_scale(where, scale, self.present(sch.name), codes, machines, cal)
             self._cache[key] = scale
         return self._cache[key]
 
@@ -364,31 +329,15 @@ class Table:
         sch = self.schedule(schedule)
         grp = self._h5["schedules"][sch.name]
         where = f"{self.path}: {sch.name}/time_scale"
-        has_attr = "time_calibration" in grp.attrs
-        if "time_scale" not in grp:
-            if has_attr:
-                raise TableError(f"{where} is missing but the schedule's attr time_calibration says the times "
-                                 "were calibrated: the factors were removed; re-import or rebuild it")
+        if "time_scale" not in grp and "time_calibration" not in grp.attrs:
             return None
-        if not has_attr:
-            raise TableError(f"{where} has no attr time_calibration (the fit its factors come from) on the "
-                             "schedule; re-import or rebuild it")
-        if self._digests is None:  # the whole-file hash of older tables does not cover it
+        if "time_scale" in grp and self._digests is None:  # the whole-file hash of older tables does not cover it
             raise TableError(f"{where} is in a table not sealed per array (only builds of this version write "
                              "factors, and seal them): it was added afterwards; re-import or rebuild it")
+        calibration.check_pairing(where, "time_scale" in grp, "time_calibration" in grp.attrs)
         cal = integrity.json_attr(grp.attrs, "time_calibration", dict, self.path, "{}")
-        _, machines = self.built_on(sch.name)
-        known = set(machines) | {NOT_RECORDED}
-        fits = cal.get("machines")
-        ok = isinstance(fits, dict) and cal.get("reference") in machines and cal["reference"] in fits
-        for m, fit in (fits.items() if ok else ()):
-            ok = ok and m in known and isinstance(fit, dict) and _count(fit.get("trainings")) and (
-                isinstance(fit.get("uncalibrated"), str) and is_machine_text(fit["uncalibrated"])
-                or _factor(fit.get("median_factor")) and _number(fit.get("a")) and _number(fit.get("b")))
-        if not ok:
-            raise TableError(f"{self.path}: attr time_calibration of schedule {sch.name!r} is not an account of "
-                             "a fit (reference: a machine of built_on; machines: per machine of built_on, "
-                             "trainings and a, b, median_factor or uncalibrated); re-import or rebuild it")
+        calibration.check_account(f"{self.path}: attr time_calibration of schedule {sch.name!r}", cal,
+                                  self.built_on(sch.name)[1])
         return cal
 
     def proxies(self):
