@@ -51,14 +51,14 @@ def fit_time_scale(final_train_time: np.ndarray, present: np.ndarray, codes: np.
     with np.errstate(divide="ignore", invalid="ignore"):
         lf, lt = np.log(flops), np.log(t)
     usable = present & np.isfinite(lt) & (t > 0) & np.isfinite(lf)[:, None]
-    counts = {g: int((usable[rows] & (codes[rows] == g)).sum()) for g in groups}
+    member = {g: usable[rows] & (codes[rows] == g) for g in groups}  # [distinct cell, seed] per machine
+    counts = {g: int(member[g].sum()) for g in groups}
     ref = max(recorded, key=lambda g: (counts[g], -g))
     fits = {}
     for g in groups:
         if counts[g] < MIN_ENTRIES:
             continue
-        sel = usable[rows] & (codes[rows] == g)
-        r, c = np.nonzero(sel)
+        r, c = np.nonzero(member[g])
         x, y = lf[rows[r]], lt[rows[r], c]
         if np.ptp(x) == 0:
             fits[g] = (float(y.mean()), 0.0, float(x[0]), float(x[0]))
@@ -96,9 +96,8 @@ def fit_time_scale(final_train_time: np.ndarray, present: np.ndarray, codes: np.
             fitted[name[g]] = {"trainings": counts[g], "uncalibrated": why.get(
                 g, f"fewer than {MIN_ENTRIES} trainings with a finite time and FLOPs")}
             continue
-        own = usable[rows] & (codes[rows] == g)
         fitted[name[g]] = {"trainings": counts[g], "a": round(fits[g][0], 6), "b": round(fits[g][1], 6),
-                           "median_factor": round(float(np.median(scale[rows][own])), 4)}
+                           "median_factor": round(float(np.median(scale[rows][member[g]])), 4)}
     account = {
         "reference": name[ref], "machines": fitted,
         "model": "per machine: log(final train_time) = a + b log(flops) over its trainings of distinct "

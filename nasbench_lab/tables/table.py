@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nasbench_lab.spaces import Arch, SpaceError, get_space
-from nasbench_lab.tables import integrity
-from nasbench_lab.tables import calibration
+from nasbench_lab.tables import calibration, integrity
 from nasbench_lab.tables.calibration import TIME_METRICS
 from nasbench_lab.tables.integrity import TableError
 from nasbench_lab.tables.schema import (FORMAT, METRICS, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION,
