@@ -41,10 +41,15 @@ def test_old_tables_open_and_report_no_proxies(small):
 
 
 def test_shipped_live_tables_carry_proxies():
-    for name in ("nb201-3ops-small", "nb201-mnist1d"):
+    for name in ("nb201-3ops-small", "nb201-mnist1d", "nb201-mnist1d-hard"):
         with Table(builtin_tables()[name]) as t:
             ps = t.proxies()
             assert ps.info.seeds == ("0", "1", "2") and ps.present.all()
+            assert t.check() == []  # proxies hash and per-array checksums hold too
+    with Table(builtin_tables()["nb201-mnist1d-hard"]) as t:
+        # the proxies were added after the table was sealed: its content hash is unchanged
+        assert t.content_hash.startswith("dbf749ad1cf7")
+        assert t.proxies().info.setting["protocol"]["name"] == "hard-mnist1d"
 
 
 def test_compute_stores_keeps_content_hash_and_resumes(small):

@@ -89,3 +89,26 @@ def test_proxy_bananas_rejects_bad_parameters(synthetic_table):
         cls(ctx, np.random.default_rng(0), normalise="minmax")
     with pytest.raises(NasbenchError, match="proxies must be distinct proxy names"):
         cls(ctx, np.random.default_rng(0), proxies="synflow,synflow")
+
+
+def test_params_and_flops_are_free_static_baselines(synthetic_table):
+    """`proxy=params` (or flops) reads the table's static column: charged nothing, and the
+    warm-up's best cells by it are trained first."""
+    r = run_search(synthetic_table, "proxy_rea", seed=0, budget=Budget(queries=12),
+                   params={"warmup": 60, "population": 5, "proxy": "params"})
+    assert r.meta["proxy_queries"] == 60 and r.meta["proxy_seconds"] == 0.0
+    assert r.time[0] == pytest.approx(r.cost[0])  # nothing charged before the first training
+    params = synthetic_table.static("params")
+    assert np.min(params[r.arch[:5]]) >= np.quantile(params, 0.5)
+    r2 = run_search(synthetic_table, "proxy_random", seed=1, budget=Budget(queries=6),
+                    params={"candidates": 3, "proxy": "params"})
+    assert r2.meta["proxy_queries"] >= 18 and r2.meta["proxy_seconds"] == 0.0
+    with pytest.raises(NasbenchError, match="static baseline 'flops', but table .* does not store it"):
+        run_search(synthetic_table, "proxy_random", seed=1, budget=Budget(queries=2),
+                   params={"proxy": "flops"})  # the synthetic table has params only
+
+
+def test_a_static_baseline_the_table_lacks_is_one_line():
+    with Table(builtin_tables()["nb201-cifar10-valid"]) as t:
+        with pytest.raises(NasbenchError, match="static baseline 'params', but table .* does not store it"):
+            run_search(t, "proxy_random", seed=0, budget=Budget(queries=3), params={"proxy": "params"})

@@ -6,7 +6,9 @@ seed), advances the clock by the CPU seconds that computation took, and calls
 `tell(ask, ProxyObservation(...))`. No training happens, so it is not a query of the budget
 (`--budget-queries` counts trainings), but its seconds count against `--budget-seconds`; a
 proxy that would exceed the time budget ends the run like a query would. A proxy sees only
-training signals, never validation or test labels (proxies/compute.py).
+training signals, never validation or test labels (proxies/compute.py). `params` and `flops`
+are accepted as free baselines (the table's static metrics, charged nothing), on any table
+that stores them.
 """
 from __future__ import annotations
 
@@ -35,6 +37,31 @@ class ProxyObservation:
     time: float
 
 
+#: Static metrics a ProxyAsk may name as a baseline "proxy": known from the cell without
+#: training or a forward pass (a count over the compiled network), so charged 0 seconds.
+#: The zero-cost-proxies literature compares every proxy against them.
+STATIC_BASELINES = ("params", "flops")
+
+
+def _answer_static(strat, ask: ProxyAsk, table, name: str, clock: float, record) -> float:
+    from nasbench_lab import asks
+    from nasbench_lab.tables.integrity import TableError
+
+    try:
+        values = table.static(ask.proxy)
+    except TableError:
+        raise NasbenchError(f"strategy {name!r} asks for the static baseline {ask.proxy!r}, but table "
+                            f"{table.name!r} does not store it; use a table with a {ask.proxy!r} column "
+                            f"(`nasbench-lab info TABLE` lists them)") from None
+    idx = asks.arch_index(table.space, ask.arch, name)
+    value = float(values[idx])
+    meta = record.meta
+    meta["proxy_queries"] = meta.get("proxy_queries", 0) + 1
+    meta["proxy_seconds"] = meta.get("proxy_seconds", 0.0)
+    strat.tell(ask, ProxyObservation(ask.arch, ask.proxy, value, 0.0, clock))
+    return clock
+
+
 def answer(strat, ask: ProxyAsk, view, noise_u, clock: float, max_s, record) -> float | None:
     """Answer one ProxyAsk in the runner: returns the new clock, or None when the time budget
     would be exceeded (nothing is charged then)."""
@@ -42,6 +69,8 @@ def answer(strat, ask: ProxyAsk, view, noise_u, clock: float, max_s, record) -> 
 
     name = record.meta.get("strategy", "?")
     table = view.table
+    if ask.proxy in STATIC_BASELINES:
+        return _answer_static(strat, ask, table, name, clock, record)
     ps = table.proxies()
     if ps is None:
         raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}, but table {table.name!r} has "
