@@ -75,10 +75,11 @@ def answer(strat, ask: ProxyAsk, view, noise_u, clock: float, max_s, record) -> 
     if ps is None:
         raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}, but table {table.name!r} has "
                             f"no proxies; use a table built by the live backend whose proxies are computed (nb201-mnist1d, "
-                            f"or `nasbench-lab proxies TABLE` on one of your builds)")
+                            f"or `nasbench-lab proxies TABLE` on one of your builds), or a static baseline "
+                            f"({', '.join(STATIC_BASELINES)}) where the table stores it")
     if ask.proxy not in ps.names:
         raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}; table {table.name!r} has: "
-                            f"{', '.join(ps.names)}")
+                            f"{', '.join(ps.names)}; or a static baseline: {', '.join(STATIC_BASELINES)}")
     idx = asks.arch_index(table.space, ask.arch, name)
     cols = ps.present[idx].nonzero()[0]
     if cols.size == 0:
