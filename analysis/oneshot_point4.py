@@ -28,6 +28,7 @@ from nasbench_lab.results import ResultStore
 from nasbench_lab.runner import Budget, run_search
 from nasbench_lab.strategies import get_strategy
 from nasbench_lab.strategies.oneshot.base import OneShotResult
+from nasbench_lab.strategies.oneshot.clock import TimeFactor
 from nasbench_lab.strategies.oneshot.scoring import cell_scores, param_free_share, table_protocol, to_record
 from nasbench_lab.tables.table import open_table
 
@@ -102,7 +103,8 @@ def versus_random(directory, baseline="random") -> dict:
             run = r.meta["run"]
             if not dest.has(table.name, m, run):
                 dest.save(to_record(OneShotResult.from_dict(r.meta["oneshot"]), table, run, r.meta["seed"],
-                                    budget, wall_seconds=r.meta.get("wall_seconds", 0.0)))
+                                    budget, wall_seconds=r.meta.get("wall_seconds", 0.0),
+                                    time_factor=TimeFactor.from_dict(r.meta.get("time_factor"))))
             if not dest.has(table.name, baseline, run):
                 dest.save(run_search(table, baseline, seed=src.config["seed"], run=run,
                                      budget=Budget(seconds=budget)))

@@ -157,7 +157,10 @@ def test_cli_oneshot_stores_scores_and_resumes(tmp_path, capsys):
         for r in recs:
             res = r.meta["oneshot"]
             idx = table.index_of(NB201.from_string(res["arch"]))
-            assert r.final["arch"] == idx and r.final["time"] == pytest.approx(res["search_seconds"])
+            # the cost: the search's CPU seconds on the table's time scale (oneshot/clock.py)
+            factor = r.meta["time_factor"]["factor"]
+            assert r.meta["search_cpu_seconds"] == res["search_seconds"] and 0.05 < factor < 20
+            assert r.final["arch"] == idx and r.final["time"] == pytest.approx(res["search_seconds"] * factor)
             assert r.final["test"] == pytest.approx(float(table.lookup("test_acc", [idx])[0]))
     assert first["methods"]["gdas"]["per_epoch"]["param_free_share"]
     assert (out / "oneshot-alpha-gdas.png").is_file() and (out / "oneshot-collapse.png").is_file()

@@ -40,14 +40,19 @@ def search_seed(base_seed: int, run: int) -> int:
 
 def _job(method, params, table_path, run, base_seed, budget_seconds) -> dict:
     from nasbench_lab.strategies.oneshot import run_oneshot
+    from nasbench_lab.strategies.oneshot.clock import time_factor
     from nasbench_lab.strategies.oneshot.scoring import table_protocol, to_record
     from nasbench_lab.tables.table import Table
 
     with Table(table_path) as table:
+        protocol = table_protocol(table)
+        # the machine that runs the search (a worker, maybe on a Dask cluster) against the
+        # table's time scale; measured at most once per process
+        factor = time_factor(table, protocol)
         t = time.perf_counter()
-        res = run_oneshot(method, table_protocol(table), search_seed(base_seed, run), **params)
+        res = run_oneshot(method, protocol, search_seed(base_seed, run), **params)
         return to_record(res, table, run, base_seed, budget_seconds,
-                         wall_seconds=time.perf_counter() - t).to_dict()
+                         wall_seconds=time.perf_counter() - t, time_factor=factor).to_dict()
 
 
 def cmd_oneshot(args) -> int:
@@ -119,12 +124,15 @@ def cmd_oneshot(args) -> int:
         return 0
     print(f"one-shot on {table.name} (data: protocol {protocol.name}); {args.runs} runs each "
           f"({len(todo)} new) in {wall:.1f} s wall")
-    print("  method      derived-cell test acc (table seed mean)   CPU s/search   none/skip/pool share")
+    print("  method      derived-cell test acc (table seed mean)   s/search       none/skip/pool share")
     for m, s in summary.items():
         share = f"{s['param_free_share']:.2f}" if "param_free_share" in s else "-"
         print(f"  {m:11s} {s['test_mean']:6.2f} +- {s['test_std']:5.2f}{'':24s} {s['cost_mean']:9.1f}   {share}")
         if "ops" in s:
             print("              ops: " + ", ".join(f"{k} {v}" for k, v in s["ops"].items()))
+    factors = sorted({(r.meta.get("time_factor") or {}).get("basis", "not scaled") for m in names
+                      for r in store.load(table.name, m, args.runs)})
+    print("  s/search: the search's CPU seconds on the table's time scale; time factor: " + "; ".join(factors))
     print(f"  figures and oneshot-summary.json in {store.dir}; `nasbench-lab report {store.dir}` compares them")
     return 0
 
@@ -136,7 +144,9 @@ def register(sub) -> None:
         "oneshot", help="weight-sharing NAS (DARTS, GDAS, RSPS, SETN) on a live-built table's data",
         description="Train the NB201 supernet for real on the data of TABLE (its training protocol), "
                     "derive a cell per run, and score it by the table (seed-mean accuracy). The cost is "
-                    "the measured CPU time of the search, in the unit of the table's train_time. Each "
+                    "the measured CPU time of the search, put on the table's time scale (this machine's "
+                    "calibration factor in the table, or its measured speed on three reference cells), "
+                    "in the unit of the table's train_time. Each "
                     "run is stored in DIR as it finishes (rerun the same command to resume); "
                     "`nasbench-lab report DIR` then compares the methods (and --baseline strategies "
                     "run at --budget-seconds on the same clock).")

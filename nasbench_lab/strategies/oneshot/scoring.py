@@ -1,8 +1,8 @@
 """Scoring derived cells with a table, and the glue to the results store.
 
 A one-shot run becomes a `RunRecord` with one row: the clock after it is the search cost
-(CPU seconds of supernet training and candidate selection, the unit of the table's
-`train_time`), the architecture the derived cell, its incumbent values the table's
+(CPU seconds of supernet training and candidate selection, put on the table's time scale by
+`oneshot/clock.py`, the unit of the table's `train_time`), the architecture the derived cell, its incumbent values the table's
 seed-mean valid/test accuracy at the schedule's last epoch. The whole `OneShotResult`
 (alpha trajectory, per-epoch derived cells) travels in `meta["oneshot"]`, so the report
 can put one-shot and multi-trial methods in one comparison and the figures need nothing else.
@@ -42,7 +42,13 @@ def cell_scores(table, cells: list[str], schedule=None) -> dict:
 
 
 def to_record(res: OneShotResult, table, run: int, base_seed: int, budget_seconds=None,
-              schedule=None, wall_seconds: float = 0.0) -> RunRecord:
+              schedule=None, wall_seconds: float = 0.0, time_factor=None) -> RunRecord:
+    """The run as a one-row record; its cost is the search's CPU seconds times `time_factor`
+    (oneshot/clock.py: this machine against the table's time scale; None: unscaled)."""
+    from nasbench_lab.strategies.oneshot.clock import UNSCALED
+
+    tf = time_factor or UNSCALED
+    cost = float(res.search_seconds) * tf.factor
     sc = cell_scores(table, [res.arch], schedule)
     sel = res.selection.get("supernet_valid_acc", float("nan"))
     meta = {"strategy": res.method, "params": res.params, "seed": int(base_seed), "run": int(run),
@@ -50,11 +56,13 @@ def to_record(res: OneShotResult, table, run: int, base_seed: int, budget_second
             "search_schedule": sc["schedule"], "report_schedule": sc["schedule"],
             "budget_seconds": budget_seconds, "budget_queries": None if budget_seconds else 1,
             "software_version": __version__, "kind": "oneshot", "wall_seconds": wall_seconds,
-            "cost_unit": "CPU seconds of one core (time.process_time, BLAS on one thread)",
+            "cost_unit": "seconds on the table's time scale: CPU seconds of one core here "
+                         "(time.process_time, BLAS on one thread) times time_factor",
+            "search_cpu_seconds": float(res.search_seconds), "time_factor": tf.to_dict(),
             "oneshot": res.to_dict()}
     last_epoch = table.schedule(sc["schedule"]).recorded_epochs[-1]
-    return RunRecord(meta=meta, time=[res.search_seconds], arch=[sc["index"][0]], epoch=[last_epoch],
-                     cost=[res.search_seconds], valid=[float(sel)], incumbent=[sc["index"][0]],
+    return RunRecord(meta=meta, time=[cost], arch=[sc["index"][0]], epoch=[last_epoch],
+                     cost=[cost], valid=[float(sel)], incumbent=[sc["index"][0]],
                      incumbent_valid=sc["valid"], incumbent_test=sc["test"])
 
 
