@@ -163,6 +163,7 @@ def test_cli_oneshot_stores_scores_and_resumes(tmp_path, capsys):
             assert r.final["arch"] == idx and r.final["time"] == pytest.approx(res["search_seconds"] * factor)
             assert r.final["test"] == pytest.approx(float(table.lookup("test_acc", [idx])[0]))
     assert first["methods"]["gdas"]["per_epoch"]["param_free_share"]
+    assert len(first["time_factors"]) == 1 and first["time_factors"][0]  # one process, one basis
     assert (out / "oneshot-alpha-gdas.png").is_file() and (out / "oneshot-collapse.png").is_file()
     assert main(argv) == 0  # resumed: nothing new, same numbers
     again = json.loads(capsys.readouterr().out)

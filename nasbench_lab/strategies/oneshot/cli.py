@@ -118,9 +118,12 @@ def cmd_oneshot(args) -> int:
                       "cost_mean": float(np.mean([r.final["time"] for r in recs]))}
     collapse_figure(summary, store.dir / "oneshot-collapse.png")
     (store.dir / "oneshot-summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    # how each stored run's CPU seconds were put on the table's time scale (oneshot/clock.py)
+    factors = sorted({(r.meta.get("time_factor") or {}).get("basis", "not scaled") for m in names
+                      for r in store.load(table.name, m, args.runs)})
     if args.json:
         _print_json({"table": table.name, "new_runs": len(todo), "wall_seconds": round(wall, 3),
-                     "out": str(store.dir), "methods": summary})
+                     "out": str(store.dir), "methods": summary, "time_factors": factors})
         return 0
     print(f"one-shot on {table.name} (data: protocol {protocol.name}); {args.runs} runs each "
           f"({len(todo)} new) in {wall:.1f} s wall")
@@ -130,8 +133,6 @@ def cmd_oneshot(args) -> int:
         print(f"  {m:11s} {s['test_mean']:6.2f} +- {s['test_std']:5.2f}{'':24s} {s['cost_mean']:9.1f}   {share}")
         if "ops" in s:
             print("              ops: " + ", ".join(f"{k} {v}" for k, v in s["ops"].items()))
-    factors = sorted({(r.meta.get("time_factor") or {}).get("basis", "not scaled") for m in names
-                      for r in store.load(table.name, m, args.runs)})
     print("  s/search: the search's CPU seconds on the table's time scale; time factor: " + "; ".join(factors))
     print(f"  figures and oneshot-summary.json in {store.dir}; `nasbench-lab report {store.dir}` compares them")
     return 0
