@@ -111,6 +111,7 @@ def plot_anytime(grid: Sequence[float],
     with matplotlib.rc_context(_RC):
         ax = fig.add_subplot()
         keep = x > 0 if logx else np.ones_like(x, dtype=bool)
+        any_single = False
         for i, (name, (c, lo, hi)) in enumerate(curves.items()):
             c, lo, hi = (np.asarray(a, dtype=float) for a in (c, lo, hi))
             if not (c.shape == lo.shape == hi.shape == x.shape):
@@ -118,8 +119,14 @@ def plot_anytime(grid: Sequence[float],
             col = _color(i)
             ax.fill_between(x[keep], lo[keep], hi[keep], step="post", color=col, alpha=0.18,
                             linewidth=0)
+            single = np.isfinite(c[keep]).sum() == 1  # one time point (one-shot runs): a marker
             ax.plot(x[keep], c[keep], drawstyle="steps-post", color=col,
-                    linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=1.8, label=name)
+                    linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=1.8, label=name,
+                    marker="o" if single else None)
+            if single:
+                any_single = True
+                j = np.flatnonzero(np.isfinite(c[keep]))[0]
+                ax.vlines(x[keep][j], lo[keep][j], hi[keep][j], color=col, alpha=0.5, linewidth=3)
         if logx:
             ax.set_xscale("log")
             ax.xaxis.set_major_formatter(FuncFormatter(_plain_number))
@@ -137,7 +144,8 @@ def plot_anytime(grid: Sequence[float],
         if has.any():
             first = np.flatnonzero(has)[0]
             start = x[max(first - 1, 0)] if first > 0 else x[first]
-            ax.set_xlim(start, x[keep][-1])
+            if x[keep][-1] > start and not any_single:  # single points: matplotlib's limits (margins)
+                ax.set_xlim(start, x[keep][-1])
         ax.grid(True, which="major", alpha=0.3)
         if logx:
             ax.grid(True, which="minor", axis="x", alpha=0.1)

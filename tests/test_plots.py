@@ -106,6 +106,21 @@ def test_plot_anytime_linear_and_errors():
         P.plot_anytime(grid, {"a": (c[:5], c[:5], c[:5])}, "y")
 
 
+def test_plot_anytime_shows_single_point_curves():
+    """One-shot runs have one time point each: drawn as a marker with its interval, not lost."""
+    grid = np.array([0.5, 1.0, 1.0])
+    c = np.array([np.nan, 85.0, np.nan])
+    fig = P.plot_anytime(grid, {"rsps": (c, c - 0.5, c + 0.5)}, "accuracy (%)", logx=False)
+    ax = fig.axes[0]
+    assert ax.lines[0].get_marker() == "o"
+    assert len(ax.collections) >= 2  # the band (empty) and the interval's vertical line
+    lo, hi = ax.get_xlim()
+    assert lo < 1.0 < hi
+    many = P.plot_anytime(S.time_grid(100, n=20, log=False), {"a": (np.linspace(50, 90, 20),) * 3}, "y",
+                          logx=False)
+    assert many.axes[0].lines[0].get_marker() in (None, "None", "")
+
+
 @pytest.mark.parametrize("kind", ["box", "violin"])
 def test_plot_final_renders(runs, tmp_path, kind):
     finals = {n: S.final_values(r) for n, r in runs.items()}
