@@ -376,6 +376,9 @@ def speed(args, protocol, say) -> None:
     say(f"blas: {[(i.get('internal_api'), i.get('num_threads')) for i in threadpool_info()]}")
 
 
+BLAS_KEY = "np.matmul (BLAS)"  # profile: time inside np.matmul, nested in the layers' times
+
+
 def profile(args, protocol, say) -> None:
     """Where the CPU time of one training goes, per layer kind (forward and backward,
     train and eval passes together), on the single-seed and on the seed-batched path."""
@@ -412,14 +415,14 @@ def profile(args, protocol, say) -> None:
     # BLAS share: every np.matmul call of the layers (the convolutions, the classifier and
     # the seed-batched BatchNorm statistics; `@` products are not counted). What is left
     # is numpy's elementwise passes and Python: the part only fusion could remove.
-    matmul, blas_key = np.matmul, "np.matmul (BLAS)"
+    matmul = np.matmul
 
     def timed_matmul(*a, **k):
         c = time.process_time()
         try:
             return matmul(*a, **k)
         finally:
-            spent[blas_key] += time.process_time() - c
+            spent[BLAS_KEY] += time.process_time() - c
     np.matmul = timed_matmul
     seeds = list(args.seeds)
     S = len(seeds)
@@ -437,8 +440,7 @@ def profile(args, protocol, say) -> None:
                     total = (time.process_time() - c) / S
                     ev = np.mean([r.valid_time.sum() + r.test_time.sum() for r in rs])
                     cols[path] = (total, ev, {k: v / S for k, v in spent.items()})
-                blas = "np.matmul (BLAS)"
-                kinds = sorted((set(cols["single"][2]) | set(cols["batched"][2])) - {blas},
+                kinds = sorted((set(cols["single"][2]) | set(cols["batched"][2])) - {BLAS_KEY},
                                key=lambda k: -cols["single"][2].get(k, 0))
                 say(f"  {'':18s} {'single':>7s} {'batched':>7s}")
                 say(f"  {'total':18s} {cols['single'][0]:7.3f} {cols['batched'][0]:7.3f}")
@@ -446,10 +448,10 @@ def profile(args, protocol, say) -> None:
                 for k in kinds:
                     say(f"  {k:18s} {cols['single'][2].get(k, 0):7.3f} "
                         f"{cols['batched'][2].get(k, 0):7.3f}")
-                rest = [cols[p][0] - sum(v for k, v in cols[p][2].items() if "(BLAS)" not in k)
+                rest = [cols[p][0] - sum(v for k, v in cols[p][2].items() if k != BLAS_KEY)
                         for p in ("single", "batched")]
                 say(f"  {'outside layers':18s} {rest[0]:7.3f} {rest[1]:7.3f}")
-                mm = [cols[p][2].get(blas, 0.0) for p in ("single", "batched")]
+                mm = [cols[p][2].get(BLAS_KEY, 0.0) for p in ("single", "batched")]
                 say(f"  {'of all: np.matmul':18s} {mm[0]:7.3f} {mm[1]:7.3f}  (share "
                     f"{mm[0] / cols['single'][0]:.0%} / {mm[1] / cols['batched'][0]:.0%}: "
                     "BLAS; the rest is elementwise numpy and Python)")

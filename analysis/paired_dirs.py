@@ -50,8 +50,7 @@ def per_run(folder: Path, strategy: str) -> tuple[dict, str]:
     (table,) = tables.values()
     metric = setup.get("metric", "test")
     if strategy not in table["per_run"]:
-        fail(f"{folder} has no strategy {strategy!r} (it has "
-                         f"{', '.join(table['per_run'])})")
+        fail(f"{folder} has no strategy {strategy!r} (it has {', '.join(table['per_run'])})")
     values = table["per_run"][strategy][metric]
     return {int(k): float(v) for k, v in values.items()}, metric
 
@@ -70,11 +69,11 @@ def main(argv=None) -> int:
             b, metric_b = per_run(Path(b_dir), strat)
             if metric != metric_b:
                 fail(f"{a_dir} reports {metric}, {b_dir} {metric_b}: rerun "
-                                 "`nasbench-lab report DIR --metric M` on one")
+                     "`nasbench-lab report DIR --metric M` on one")
             common = sorted(set(a) & set(b))
             if len(common) < 6:
                 fail(f"{a_dir} and {b_dir} share {len(common)} run indices for "
-                                 f"{strat}; run both with the same --seed and --runs")
+                     f"{strat}; run both with the same --seed and --runs")
             x, y = np.array([a[i] for i in common]), np.array([b[i] for i in common])
             # as compare: zero differences dropped ("wilcox"), two-sided; all equal: p = 1
             p = float(wilcoxon(x, y, zero_method="wilcox").pvalue) if np.any(x != y) else 1.0

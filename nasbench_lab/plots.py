@@ -119,13 +119,14 @@ def plot_anytime(grid: Sequence[float],
             col = _color(i)
             ax.fill_between(x[keep], lo[keep], hi[keep], step="post", color=col, alpha=0.18,
                             linewidth=0)
-            single = np.isfinite(c[keep]).sum() == 1  # one time point (one-shot runs): a marker
+            finite = np.flatnonzero(np.isfinite(c[keep]))
+            single = finite.size == 1  # one time point (one-shot runs): a marker and its interval
             ax.plot(x[keep], c[keep], drawstyle="steps-post", color=col,
                     linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=1.8, label=name,
                     marker="o" if single else None)
             if single:
                 any_single = True
-                j = np.flatnonzero(np.isfinite(c[keep]))[0]
+                j = finite[0]
                 ax.vlines(x[keep][j], lo[keep][j], hi[keep][j], color=col, alpha=0.5, linewidth=3)
         if logx:
             ax.set_xscale("log")

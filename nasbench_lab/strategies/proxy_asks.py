@@ -43,7 +43,8 @@ class ProxyObservation:
 STATIC_BASELINES = ("params", "flops")
 
 
-def _answer_static(strat, ask: ProxyAsk, table, name: str, clock: float, record) -> float:
+def _static_baseline(ask: ProxyAsk, table, name: str) -> tuple[float, float]:
+    """(value, cost) of a static baseline: the table's column, charged nothing."""
     from nasbench_lab import asks
     from nasbench_lab.tables.integrity import TableError
 
@@ -53,24 +54,14 @@ def _answer_static(strat, ask: ProxyAsk, table, name: str, clock: float, record)
         raise NasbenchError(f"strategy {name!r} asks for the static baseline {ask.proxy!r}, but table "
                             f"{table.name!r} does not store it; use a table with a {ask.proxy!r} column "
                             f"(`nasbench-lab info TABLE` lists them)") from None
-    idx = asks.arch_index(table.space, ask.arch, name)
-    value = float(values[idx])
-    meta = record.meta
-    meta["proxy_queries"] = meta.get("proxy_queries", 0) + 1
-    meta["proxy_seconds"] = meta.get("proxy_seconds", 0.0)
-    strat.tell(ask, ProxyObservation(ask.arch, ask.proxy, value, 0.0, clock))
-    return clock
+    return float(values[asks.arch_index(table.space, ask.arch, name)]), 0.0
 
 
-def answer(strat, ask: ProxyAsk, view, noise_u, clock: float, max_s, record) -> float | None:
-    """Answer one ProxyAsk in the runner: returns the new clock, or None when the time budget
-    would be exceeded (nothing is charged then)."""
+def _stored_proxy(ask: ProxyAsk, table, name: str, noise_u) -> tuple[float, float]:
+    """(value, CPU seconds) of a zero-cost proxy stored in the table, for one init seed drawn
+    per architecture from the run's noise stream."""
     from nasbench_lab import asks
 
-    name = record.meta.get("strategy", "?")
-    table = view.table
-    if ask.proxy in STATIC_BASELINES:
-        return _answer_static(strat, ask, table, name, clock, record)
     ps = table.proxies()
     if ps is None:
         raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}, but table {table.name!r} has "
@@ -87,7 +78,17 @@ def answer(strat, ask: ProxyAsk, view, noise_u, clock: float, max_s, record) -> 
                             f"finish it with `nasbench-lab proxies {table.path}`")
     c = int(cols[min(int(noise_u.item(idx) * cols.size), cols.size - 1)])
     j = ps.names.index(ask.proxy)
-    value, cost = float(ps.scores[idx, c, j]), float(ps.seconds[idx, c, j])
+    return float(ps.scores[idx, c, j]), float(ps.seconds[idx, c, j])
+
+
+def answer(strat, ask: ProxyAsk, view, noise_u, clock: float, max_s, record) -> float | None:
+    """Answer one ProxyAsk in the runner: returns the new clock, or None when the time budget
+    would be exceeded (nothing is charged then)."""
+    name = record.meta.get("strategy", "?")
+    if ask.proxy in STATIC_BASELINES:
+        value, cost = _static_baseline(ask, view.table, name)
+    else:
+        value, cost = _stored_proxy(ask, view.table, name, noise_u)
     if max_s is not None and clock + cost > max_s:
         return None
     clock += cost

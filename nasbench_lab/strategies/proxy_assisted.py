@@ -22,8 +22,8 @@ class ProxyWarmupREA(RegularizedEvolution):
     Parameters: population (10) and sample_size (3) as `rea`; proxy ("synflow"): the table's
     proxy to score with, or the static baseline "params" / "flops" (charged nothing);
     warmup (1000): samples scored (distinct cells where the space has them) before the first
-    training, each charged its proxy's CPU seconds. The `population`
-    best by proxy are trained first, then aging evolution runs as in `rea`.
+    training, each charged its proxy's CPU seconds. The `population` best by proxy are
+    trained first, then aging evolution runs as in `rea`.
     """
 
     name = "proxy_rea"
@@ -67,8 +67,8 @@ class ProxyPrunedRandom(RandomSearch):
     """Random search that trains, of every `candidates` fresh samples, the one the proxy ranks best.
 
     Parameters: proxy ("synflow", or "params" / "flops" as for `proxy_rea`); candidates (10):
-    samples scored per training, each charged its proxy's CPU seconds; dedup (True) and max_tries (100) as `random` (cells already
-    trained are not sampled again).
+    samples scored per training, each charged its proxy's CPU seconds; dedup (True) and
+    max_tries (100) as `random` (cells already trained are not sampled again).
     """
 
     name = "proxy_random"

@@ -105,9 +105,11 @@ def cmd_oneshot(args) -> int:
                 store.save(run_search(table, b, seed=args.seed, run=r, budget=budget))
     wall = time.perf_counter() - t0
     summary = {}
+    bases = set()  # how each stored run's CPU seconds were put on the table's time scale (clock.py)
     for m in names:
         recs = store.load(table.name, m, args.runs)
         summary[m] = summarize(recs, table)
+        bases |= {(r.meta.get("time_factor") or {}).get("basis", "not scaled") for r in recs}
         results = [OneShotResult.from_dict(r.meta["oneshot"]) for r in recs]
         alpha_figure(results, store.dir / f"oneshot-alpha-{m}.png")
     for b in baselines:
@@ -118,9 +120,7 @@ def cmd_oneshot(args) -> int:
                       "cost_mean": float(np.mean([r.final["time"] for r in recs]))}
     collapse_figure(summary, store.dir / "oneshot-collapse.png")
     (store.dir / "oneshot-summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    # how each stored run's CPU seconds were put on the table's time scale (oneshot/clock.py)
-    factors = sorted({(r.meta.get("time_factor") or {}).get("basis", "not scaled") for m in names
-                      for r in store.load(table.name, m, args.runs)})
+    factors = sorted(bases)
     if args.json:
         _print_json({"table": table.name, "new_runs": len(todo), "wall_seconds": round(wall, 3),
                      "out": str(store.dir), "methods": summary, "time_factors": factors})

@@ -2,8 +2,8 @@
 
 A one-shot run becomes a `RunRecord` with one row: the clock after it is the search cost
 (CPU seconds of supernet training and candidate selection, put on the table's time scale by
-`oneshot/clock.py`, the unit of the table's `train_time`), the architecture the derived cell, its incumbent values the table's
-seed-mean valid/test accuracy at the schedule's last epoch. The whole `OneShotResult`
+`oneshot/clock.py`, the unit of the table's `train_time`), the architecture the derived cell,
+its incumbent values the table's seed-mean valid/test accuracy at the schedule's last epoch. The whole `OneShotResult`
 (alpha trajectory, per-epoch derived cells) travels in `meta["oneshot"]`, so the report
 can put one-shot and multi-trial methods in one comparison and the figures need nothing else.
 """
