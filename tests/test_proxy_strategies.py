@@ -112,3 +112,21 @@ def test_a_static_baseline_the_table_lacks_is_one_line():
     with Table(builtin_tables()["nb201-cifar10-valid"]) as t:
         with pytest.raises(NasbenchError, match="static baseline 'params', but table .* does not store it"):
             run_search(t, "proxy_random", seed=0, budget=Budget(queries=3), params={"proxy": "params"})
+
+
+def test_pruned_random_drawing_ahead_changes_no_run(synthetic_table, monkeypatch):
+    """proxy_random draws its samples BLOCK at a time (self.rng feeds nothing else): the same
+    runs, query for query, as drawing one sample per call."""
+    from nasbench_lab.strategies.proxy_assisted import ProxyPrunedRandom
+
+    def runs():
+        return [run_search(synthetic_table, "proxy_random", seed=s, budget=Budget(queries=12),
+                           params={"candidates": 5}) for s in range(3)]
+
+    ahead = runs()
+    monkeypatch.setattr(ProxyPrunedRandom, "draws_only_samples", False)
+    plain = runs()
+    for a, p in zip(ahead, plain):
+        assert a.n_queries == p.n_queries == 12
+        assert list(a.arch) == list(p.arch) and list(a.time) == list(p.time)
+        assert a.meta["proxy_queries"] == p.meta["proxy_queries"]

@@ -73,6 +73,7 @@ class ProxyPrunedRandom(RandomSearch):
 
     name = "proxy_random"
     defaults = {"proxy": "synflow", "candidates": 10, "dedup": True, "max_tries": 100}
+    draws_only_samples = True  # self.rng feeds only the samples: they are drawn BLOCK at a time
 
     def __init__(self, context, rng, **params):
         super().__init__(context, rng, **params)

@@ -25,7 +25,11 @@ class RandomSearch(Strategy):
         self.seen = SeenKeys(self.space)
         self._ahead: list = []  # samples drawn ahead, next one last (see _sample)
         # a subclass may draw from self.rng between samples: it gets one sample per draw
-        self._block = BLOCK if type(self) is RandomSearch else 1
+        # unless it declares that it does not (`draws_only_samples = True`)
+        self._block = BLOCK if type(self) is RandomSearch or self.draws_only_samples else 1
+
+    #: True for a subclass whose only use of self.rng is `_sample` (so drawing ahead is safe)
+    draws_only_samples = False
 
     def _sample(self):
         """The next `space.sample(self.rng)`, drawn BLOCK at a time with `space.sample_many`
