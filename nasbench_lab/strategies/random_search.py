@@ -19,6 +19,8 @@ class RandomSearch(Strategy):
 
     name = "random"
     defaults = {"dedup": True, "max_tries": 100}
+    #: True for a subclass whose only use of self.rng is `_sample` (so drawing ahead is safe)
+    draws_only_samples = False
 
     def __init__(self, context, rng, **params):
         super().__init__(context, rng, **params)
@@ -27,9 +29,6 @@ class RandomSearch(Strategy):
         # a subclass may draw from self.rng between samples: it gets one sample per draw
         # unless it declares that it does not (`draws_only_samples = True`)
         self._block = BLOCK if type(self) is RandomSearch or self.draws_only_samples else 1
-
-    #: True for a subclass whose only use of self.rng is `_sample` (so drawing ahead is safe)
-    draws_only_samples = False
 
     def _sample(self):
         """The next `space.sample(self.rng)`, drawn BLOCK at a time with `space.sample_many`
