@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -34,25 +35,67 @@ def fail(message: str):
     raise SystemExit(2)
 
 
-def per_run(folder: Path, strategy: str) -> tuple[dict, str]:
-    """{run index: final value} of `strategy` in `folder`, and the metric's name."""
+def _summary(folder: Path) -> dict:
+    """The folder's summary.json, checked to be a compare summary (one line and exit 2 if not)."""
+    if not folder.exists():
+        fail(f"{folder / 'summary.json'} not found: {folder} does not exist; give the --out folder of a compare")
+    if not folder.is_dir():
+        fail(f"{folder} is a file, not a folder: give the --out folder of a compare")
     path = folder / "summary.json"
     if not path.is_file():
-        fail(f"{path} not found: give the --out folder of a compare")
+        hint = (f"run `nasbench-lab report {folder}` first" if (folder / "config.json").is_file()
+                else "give the --out folder of a compare")
+        fail(f"{path} not found: {hint}")
     try:
         s = json.loads(path.read_text())
         tables, setup = s["tables"], s["setup"]
-    except (ValueError, KeyError, TypeError) as e:
+        if not (isinstance(tables, dict) and isinstance(setup, dict)
+                and all(isinstance(t, dict) and isinstance(t["per_run"], dict) for t in tables.values())):
+            raise TypeError("tables, setup or per_run is not a mapping")
+    except (OSError, ValueError, KeyError, TypeError) as e:
         fail(f"{path} is not a compare summary ({e.__class__.__name__}): rerun `nasbench-lab "
              f"report {folder}` to rewrite it")
     if len(tables) != 1:
         fail(f"{folder} compares on {len(tables)} tables; give one-table folders")
-    (table,) = tables.values()
-    metric = setup.get("metric", "test")
+    return s
+
+
+#: what must agree for run i of two folders to be a pair (the strategy's parameters may differ)
+PAIRING = ("seed", "budget_seconds", "budget_queries", "search_schedule", "report_schedule")
+
+
+def check_paired(a_dir, b_dir, sa: dict, sb: dict) -> None:
+    """One line and exit 2 unless A and B ran on the same table with the same seed and budget."""
+    def content_hash(s, name):
+        t = s["setup"].get("tables")
+        t = t.get(name) if isinstance(t, dict) else None
+        return t.get("content_hash") if isinstance(t, dict) else None
+
+    (ta,), (tb,) = sa["tables"], sb["tables"]
+    ha, hb = content_hash(sa, ta), content_hash(sb, tb)
+    if ta != tb or ha != hb:
+        fail(f"{a_dir} ran on table {ta!r} and {b_dir} on {tb!r}"
+             + (" (another content)" if ta == tb else "") + ": runs pair only on the same table")
+    ua, ub = sa["setup"], sb["setup"]
+    diff = [f"{k} {ua.get(k)} vs {ub.get(k)}" for k in PAIRING if ua.get(k) != ub.get(k)]
+    if diff:
+        fail(f"{a_dir} and {b_dir} differ in {', '.join(diff)}: runs pair only with the same --seed, "
+             "budget and schedules; rerun one of them so")
+
+
+def per_run(folder: Path, strategy: str, s: dict | None = None) -> tuple[dict, str]:
+    """{run index: final value (NaN: the run has none)} of `strategy` in `folder`, and the metric's name."""
+    s = _summary(folder) if s is None else s
+    (table,) = s["tables"].values()
+    metric = s["setup"].get("metric", "test")
     if strategy not in table["per_run"]:
-        fail(f"{folder} has no strategy {strategy!r} (it has {', '.join(table['per_run'])})")
-    values = table["per_run"][strategy][metric]
-    return {int(k): float(v) for k, v in values.items()}, metric
+        fail(f"{folder} has no strategy {strategy!r} (it has {', '.join(map(str, table['per_run']))})")
+    try:
+        values = table["per_run"][strategy][metric]
+        return {int(k): math.nan if v is None else float(v) for k, v in values.items()}, metric
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        fail(f"{folder / 'summary.json'} has no readable final {metric} values of {strategy!r} "
+             f"({e.__class__.__name__}): rerun `nasbench-lab report {folder}` to rewrite it")
 
 
 def main(argv=None) -> int:
@@ -62,18 +105,24 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if len(args.folders) % 2:
         fail("give the folders in pairs (A1 B1 A2 B2 ...)")
+    strategies = [x.strip() for x in args.strategies.split(",")]
+    if not all(strategies) or len(set(strategies)) != len(strategies):
+        fail(f"--strategies must name distinct strategies, comma-separated, got {args.strategies!r}")
     rows = []
     for a_dir, b_dir in zip(args.folders[::2], args.folders[1::2]):
-        for strat in args.strategies.split(","):
-            a, metric = per_run(Path(a_dir), strat)
-            b, metric_b = per_run(Path(b_dir), strat)
+        sa, sb = _summary(Path(a_dir)), _summary(Path(b_dir))
+        check_paired(a_dir, b_dir, sa, sb)
+        for strat in strategies:
+            a, metric = per_run(Path(a_dir), strat, sa)
+            b, metric_b = per_run(Path(b_dir), strat, sb)
             if metric != metric_b:
                 fail(f"{a_dir} reports {metric}, {b_dir} {metric_b}: rerun "
                      "`nasbench-lab report DIR --metric M` on one")
-            common = sorted(set(a) & set(b))
+            # as compare: a run without a final value (NaN) drops its pair
+            common = sorted(i for i in set(a) & set(b) if not (math.isnan(a[i]) or math.isnan(b[i])))
             if len(common) < 6:
-                fail(f"{a_dir} and {b_dir} share {len(common)} run indices for "
-                     f"{strat}; run both with the same --seed and --runs")
+                fail(f"{a_dir} and {b_dir} share {len(common)} run indices with a final value for "
+                     f"{strat} (6 needed); run both with the same --seed and more --runs")
             x, y = np.array([a[i] for i in common]), np.array([b[i] for i in common])
             # as compare: zero differences dropped ("wilcox"), two-sided; all equal: p = 1
             p = float(wilcoxon(x, y, zero_method="wilcox").pvalue) if np.any(x != y) else 1.0

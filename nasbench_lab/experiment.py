@@ -23,7 +23,7 @@ from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_dir
 from nasbench_lab.parallel import check_dask_address, check_workers, parallel_map
 from nasbench_lab.results import ResultStore
 from nasbench_lab.runner import Budget, RunRecord, SearchView, run_search
-from nasbench_lab.strategies import get_strategy
+from nasbench_lab.strategies import get_strategy, proxy_asks
 from nasbench_lab.tables.table import Table, open_table
 
 
@@ -174,6 +174,9 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
             raise NasbenchError(f"table {t.name!r} has no costs in schedule "
                                 f"{t.schedule(search_schedule).name!r}: use --budget-queries")
         check_searchable(t, search_schedule)
+        for spec in strategies:  # a proxy the table lacks: refused now, not after the folder is written
+            asked = proxy_asks.asked_proxies(get_strategy(spec.ref), spec.param_dict)
+            proxy_asks.check_table(t, asked, spec.name)
         if objectives is not None:  # --objectives/--max-params: the table has the metrics, a cell fits
             objectives.check_table(t)
     out_dir = prepare_out_dir(out)  # a file, an unwritable place: one line, before any work

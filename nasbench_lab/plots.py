@@ -131,6 +131,9 @@ def plot_anytime(grid: Sequence[float],
         if logx:
             ax.set_xscale("log")
             ax.xaxis.set_major_formatter(FuncFormatter(_plain_number))
+        if logy:  # nothing positive to draw (all NaN or <= 0): a log axis would fail to draw
+            drawn = np.concatenate([np.asarray(a, dtype=float)[keep] for t in curves.values() for a in t])
+            logy = bool(np.any(np.isfinite(drawn) & (drawn > 0)))
         if logy:
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))

@@ -51,10 +51,61 @@ def _static_baseline(ask: ProxyAsk, table, name: str) -> tuple[float, float]:
     try:
         values = table.static(ask.proxy)
     except TableError:
-        raise NasbenchError(f"strategy {name!r} asks for the static baseline {ask.proxy!r}, but table "
-                            f"{table.name!r} does not store it; use a table with a {ask.proxy!r} column "
-                            f"(`nasbench-lab info TABLE` lists them)") from None
+        raise _no_static(table, ask.proxy, name) from None
     return float(values[asks.arch_index(table.space, ask.arch, name)]), 0.0
+
+
+def _no_static(table, proxy: str, name: str) -> NasbenchError:
+    return NasbenchError(f"strategy {name!r} asks for the static baseline {proxy!r}, but table "
+                         f"{table.name!r} does not store it; use a table with a {proxy!r} column "
+                         f"(`nasbench-lab info TABLE` lists them)")
+
+
+def _no_proxies(table, proxy: str, name: str) -> NasbenchError:
+    return NasbenchError(f"strategy {name!r} asks for the proxy {proxy!r}, but table {table.name!r} has "
+                         f"no proxies; use a table built by the live backend whose proxies are computed (nb201-mnist1d, "
+                         f"or `nasbench-lab proxies TABLE` on one of your builds), or a static baseline "
+                         f"({', '.join(STATIC_BASELINES)}) where the table stores it")
+
+
+def _unknown_proxy(table, proxy, names, name: str) -> NasbenchError:
+    return NasbenchError(f"strategy {name!r} asks for the proxy {proxy!r}; table {table.name!r} has: "
+                         f"{', '.join(names)}; or a static baseline: {', '.join(STATIC_BASELINES)}")
+
+
+def asked_proxies(cls, params: dict) -> tuple:
+    """The proxies a run of the built-in proxy strategy `cls` (or a subclass) with `params`
+    will ask for: its `proxy` / `proxies` parameter; () for any other strategy."""
+    from nasbench_lab.strategies.proxy_assisted import ProxyPrunedRandom, ProxyWarmupREA
+    from nasbench_lab.strategies.proxy_bananas import ProxyBananas, _names
+
+    p = {**cls.defaults, **params}
+    if issubclass(cls, ProxyBananas):
+        return _names(p["proxies"])
+    if issubclass(cls, ProxyWarmupREA):
+        return (p["proxy"],) if int(p["warmup"]) > 0 else ()  # warmup 0: never asks
+    if issubclass(cls, ProxyPrunedRandom):
+        return (p["proxy"],)
+    return ()
+
+
+def check_table(table, proxies, name: str) -> None:
+    """Raise, before any run starts (and before a results folder is written), the one-line
+    error that answering a ProxyAsk for one of `proxies` on `table` would raise mid-run."""
+    from nasbench_lab.tables.integrity import TableError
+
+    for proxy in proxies:
+        if proxy in STATIC_BASELINES:
+            try:
+                table.static(proxy)
+            except TableError:
+                raise _no_static(table, proxy, name) from None
+            continue
+        info = table.proxies_info
+        if info is None:
+            raise _no_proxies(table, proxy, name)
+        if proxy not in info.names:
+            raise _unknown_proxy(table, proxy, info.names, name)
 
 
 def _stored_proxy(ask: ProxyAsk, table, name: str, noise_u) -> tuple[float, float]:
@@ -64,13 +115,9 @@ def _stored_proxy(ask: ProxyAsk, table, name: str, noise_u) -> tuple[float, floa
 
     ps = table.proxies()
     if ps is None:
-        raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}, but table {table.name!r} has "
-                            f"no proxies; use a table built by the live backend whose proxies are computed (nb201-mnist1d, "
-                            f"or `nasbench-lab proxies TABLE` on one of your builds), or a static baseline "
-                            f"({', '.join(STATIC_BASELINES)}) where the table stores it")
+        raise _no_proxies(table, ask.proxy, name)
     if ask.proxy not in ps.names:
-        raise NasbenchError(f"strategy {name!r} asks for the proxy {ask.proxy!r}; table {table.name!r} has: "
-                            f"{', '.join(ps.names)}; or a static baseline: {', '.join(STATIC_BASELINES)}")
+        raise _unknown_proxy(table, ask.proxy, ps.names, name)
     idx = asks.arch_index(table.space, ask.arch, name)
     cols = ps.present[idx].nonzero()[0]
     if cols.size == 0:

@@ -116,15 +116,25 @@ class OneShotMethod:
     defaults: ClassVar[dict] = {}
     has_alpha: ClassVar[bool] = True
 
-    def __init__(self, protocol: Protocol = BUILTIN_PROTOCOL, seed: int = 0, **params) -> None:
-        unknown = sorted(set(params) - set(self.defaults))
+    @classmethod
+    def check_params(cls, protocol: Protocol, params: dict) -> dict:
+        """The full parameters (defaults overridden by `params`), or a one-line NasbenchError:
+        what __init__ checks, without loading data (the CLI checks before writing its folder)."""
+        unknown = sorted(set(params) - set(cls.defaults))
         if unknown:
-            raise NasbenchError(f"{self.name} has no parameter {', '.join(unknown)}; "
-                                f"parameters: {', '.join(sorted(self.defaults))}")
-        self.params = {**self.defaults, **params}
-        p = self.params
+            raise NasbenchError(f"{cls.name} has no parameter {', '.join(unknown)}; "
+                                f"parameters: {', '.join(sorted(cls.defaults))}")
+        p = {**cls.defaults, **params}
         if int(p["epochs"]) <= 0 or int(p["batch_size"]) <= 0:
-            raise NasbenchError(f"{self.name}: epochs and batch_size must be positive")
+            raise NasbenchError(f"{cls.name}: epochs and batch_size must be positive")
+        if int(p["batch_size"]) > protocol.n_train // 2:
+            raise NasbenchError(f"{cls.name}: batch size {int(p['batch_size'])} exceeds half of the "
+                                f"{protocol.n_train} training samples")
+        return p
+
+    def __init__(self, protocol: Protocol = BUILTIN_PROTOCOL, seed: int = 0, **params) -> None:
+        self.params = self.check_params(protocol, params)
+        p = self.params
         self.protocol, self.seed = protocol, int(seed)
         self.rng = np.random.default_rng([self.seed, 0x05E5])
         data = load_data(protocol)

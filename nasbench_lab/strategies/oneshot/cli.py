@@ -64,6 +64,9 @@ def cmd_oneshot(args) -> int:
     from nasbench_lab.strategies.oneshot.figures import alpha_figure, collapse_figure
     from nasbench_lab.strategies.oneshot.scoring import summarize, table_protocol
     from nasbench_lab.strategies.oneshot.base import OneShotResult
+    from nasbench_lab.outpaths import prepare_out_dir
+    from nasbench_lab.strategies import proxy_asks
+    from nasbench_lab.strategies.oneshot import get_method
     from nasbench_lab.tables.table import open_table
 
     names = [m.strip() for m in args.method.split(",")]
@@ -71,6 +74,8 @@ def cmd_oneshot(args) -> int:
         raise NasbenchError(f"METHOD must be a comma-separated list of distinct methods, got {args.method!r}")
     if args.runs <= 0:
         raise NasbenchError(f"--runs must be a positive integer, got {args.runs}")
+    if args.seed < 0:
+        raise NasbenchError(f"--seed must be a non-negative integer, got {args.seed}")
     check_workers(args.workers)
     check_dask_address(args.dask_scheduler)
     baselines = [b.strip() for b in args.baseline.split(",")] if args.baseline else []
@@ -83,6 +88,11 @@ def cmd_oneshot(args) -> int:
         get_strategy(b)
     table = open_table(args.table)
     protocol = table_protocol(table)
+    for m in names:  # bad hyperparameters: refused before the folder is written
+        get_method(m).check_params(protocol, params[m])
+    for b in baselines:  # a proxy baseline the table lacks, likewise
+        proxy_asks.check_table(table, proxy_asks.asked_proxies(get_strategy(b), {}), b)
+    prepare_out_dir(args.out)  # a file: one line saying so
     config = {"tables": {table.name: {"path": table.path, "content_hash": table.content_hash}},
               "strategies": {**params, **{b: dict(get_strategy(b).defaults) for b in baselines}},
               "seed": int(args.seed), "budget_seconds": args.budget_seconds if baselines else None,
