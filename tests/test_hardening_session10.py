@@ -50,6 +50,7 @@ def test_proxy_rea_without_warmup_asks_no_proxy(tmp_path, synthetic_table_path):
     (["--seed", "-1"], "--seed must be a non-negative integer"),
     (["--param", "epochs=0"], "epochs and batch_size must be positive"),
     (["--param", "batch_size=100000"], "exceeds half"),
+    (["--budget-seconds", "30"], "--budget-seconds is the budget of the --baseline strategies"),
 ])
 def test_oneshot_bad_input_leaves_no_folder(tmp_path, capsys, extra, message):
     out = tmp_path / "os"
@@ -65,6 +66,24 @@ def test_oneshot_out_that_is_a_file(tmp_path, capsys):
                  "--out", str(f)]) == 2
     _one_line(capsys, "is a file, not a directory")
     assert f.read_text() == "someone's notes"
+
+
+def test_oneshot_into_a_folder_another_command_writes_is_refused(tmp_path, capsys):
+    from nasbench_lab.outpaths import LOCK_NAME, exclusive
+
+    out = tmp_path / "os"
+    out.mkdir()
+    with exclusive(out / LOCK_NAME, "results"):  # another command holds the folder
+        assert main(["oneshot", "rsps", "--table", "nb201-mnist1d", "--runs", "1", "--param", "epochs=1",
+                     "--out", str(out)]) == 2
+    _one_line(capsys, "is writing one-shot results into")
+    assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]  # nothing written beside it
+
+
+def test_a_proxy_rea_setting_error_names_proxy_rea(capsys, synthetic_table_path, tmp_path):
+    assert main(["run", "--table", str(synthetic_table_path), "--strategy", "proxy_rea", "--param", "population=0",
+                 "--runs", "1", "--budget-queries", "5", "--out", str(tmp_path / "r")]) == 2
+    _one_line(capsys, "proxy_rea needs population >= 1")
 
 
 # ----- analysis/paired_dirs.py ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ class RegularizedEvolution(Strategy):
         super().__init__(context, rng, **params)
         if self.params["population"] < 1 or not 1 <= self.params["sample_size"] <= self.params["population"]:
             from nasbench_lab import NasbenchError
-            raise NasbenchError("rea needs population >= 1 and 1 <= sample_size <= population")
+            raise NasbenchError(f"{self.name} needs population >= 1 and 1 <= sample_size <= population")
         self.population: deque = deque()
         self._asked = 0
         self._size, self._sample = int(self.params["population"]), int(self.params["sample_size"])

@@ -56,17 +56,12 @@ def _job(method, params, table_path, run, base_seed, budget_seconds) -> dict:
 
 
 def cmd_oneshot(args) -> int:
-    from nasbench_lab.cli import _print_json
-    from nasbench_lab.parallel import check_dask_address, check_workers, parallel_map
-    from nasbench_lab.results import ResultStore
-    from nasbench_lab.runner import Budget, RunRecord, run_search
-    from nasbench_lab.strategies import get_strategy
-    from nasbench_lab.strategies.oneshot.figures import alpha_figure, collapse_figure
-    from nasbench_lab.strategies.oneshot.scoring import summarize, table_protocol
-    from nasbench_lab.strategies.oneshot.base import OneShotResult
-    from nasbench_lab.outpaths import prepare_out_dir
-    from nasbench_lab.strategies import proxy_asks
+    from nasbench_lab.outpaths import LOCK_NAME, exclusive, prepare_out_dir
+    from nasbench_lab.parallel import check_dask_address, check_workers
+    from nasbench_lab.runner import Budget
+    from nasbench_lab.strategies import get_strategy, proxy_asks
     from nasbench_lab.strategies.oneshot import get_method
+    from nasbench_lab.strategies.oneshot.scoring import table_protocol
     from nasbench_lab.tables.table import open_table
 
     names = [m.strip() for m in args.method.split(",")]
@@ -82,6 +77,9 @@ def cmd_oneshot(args) -> int:
     if baselines and args.budget_seconds is None:
         raise NasbenchError("--baseline needs --budget-seconds (the multi-trial budget, in the same "
                             "CPU seconds as the one-shot search cost)")
+    if args.budget_seconds is not None and not baselines:
+        raise NasbenchError("--budget-seconds is the budget of the --baseline strategies; give --baseline "
+                            "too (a one-shot search runs for its epochs, set with --param epochs=N)")
     params = _params_per_method(args.param, names)
     budget = Budget(seconds=args.budget_seconds) if baselines else None
     for b in baselines:
@@ -92,7 +90,23 @@ def cmd_oneshot(args) -> int:
         get_method(m).check_params(protocol, params[m])
     for b in baselines:  # a proxy baseline the table lacks, likewise
         proxy_asks.check_table(table, proxy_asks.asked_proxies(get_strategy(b), {}), b)
-    prepare_out_dir(args.out)  # a file: one line saying so
+    out_dir = prepare_out_dir(args.out)  # a file: one line saying so
+    # one writer per results folder, as `run`: a second command into it is refused, not mixed in
+    with exclusive(out_dir / LOCK_NAME, f"one-shot results into {out_dir}"):
+        return _run_oneshot(args, table, protocol, names, params, baselines, budget)
+
+
+def _run_oneshot(args, table, protocol, names, params, baselines, budget) -> int:
+    """Runs, stores and summarises the searches (under the folder's lock)."""
+    from nasbench_lab.cli import _print_json
+    from nasbench_lab.parallel import parallel_map
+    from nasbench_lab.results import ResultStore
+    from nasbench_lab.runner import RunRecord, run_search
+    from nasbench_lab.strategies import get_strategy
+    from nasbench_lab.strategies.oneshot.base import OneShotResult
+    from nasbench_lab.strategies.oneshot.figures import alpha_figure, collapse_figure
+    from nasbench_lab.strategies.oneshot.scoring import summarize
+
     config = {"tables": {table.name: {"path": table.path, "content_hash": table.content_hash}},
               "strategies": {**params, **{b: dict(get_strategy(b).defaults) for b in baselines}},
               "seed": int(args.seed), "budget_seconds": args.budget_seconds if baselines else None,
