@@ -134,10 +134,16 @@ def analyze(out_dir, *, metric: str | None = None, test: str | None = None,
                 d["plain"] = verdict_line(tname, d, final, metric, alpha, facts.get("resolution"))
                 d.pop("verdict", None)  # stats' own wording; "plain" is the report's
                 verdicts.append(d["plain"])
+        stability = None
+        if pairs:  # the verdicts on tables with the cells' seeds drawn again (report/stability.py)
+            from nasbench_lab.report.stability import for_table
+
+            stability = for_table(cfg, tname, facts, cols, pairs, metric=metric, paired=paired, alpha=alpha,
+                                  seed=seed)
         rk = table_ranking(tname, ranking, pairs, final, metric, alpha)
         per_table[tname] = {"facts": facts, "x_axis": kind, "final": final, "pairwise": pairs,
                             "ranking": ranking, "letters": rk["letters"], "headline": rk["sentence"],
-                            "per_run": samples}
+                            "per_run": samples, "stability": stability}
         if objectives.is_vector:  # report/hypervolume.py: fronts, hypervolume curves and tests
             from nasbench_lab.report.hypervolume import analyze_table as hypervolume_table
 

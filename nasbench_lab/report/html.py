@@ -12,6 +12,7 @@ from pathlib import Path
 from nasbench_lab.report.format import budget_text, fmt, fmt_p, p_eq, pct
 from nasbench_lab.stats import format_a12
 from nasbench_lab.report.manifest import LEVEL, SUMMARY_JSON
+from nasbench_lab.report.stability import describe as describe_stability
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -140,7 +141,7 @@ def _table_section(t, tab, figs):
                         if tab["final"][s]["test"]["n_missing"])
     pairs = [{"a": r["a"], "b": r["b"], "n": f"{r['n_a']}/{r['n_b']}", "statistic": fmt(r["statistic"], 1),
               "p": fmt_p(r["p"]), "p_holm": fmt_p(r["p_holm"]), "a12": format_a12(r["a12"]), "magnitude": r["magnitude"],
-              "winner": r["winner"],
+              "winner": r["winner"], "stability": pct(r.get("stability")),
               "result": (f"{r['a']} better" if r["winner"] else
                          "not enough runs" if r["p"] is None else "not significant")}
              for r in tab["pairwise"]]
@@ -149,6 +150,7 @@ def _table_section(t, tab, figs):
     return {"name": t, "xdesc": xdesc, "anytime": anytime, "final_rows": final_rows, "missing": missing,
             "final_img": _img(figs[f"final/{t}"], f"{t}: final accuracy per run") if f"final/{t}" in figs else None,
             "pairs": pairs, "mo": _mo_section(t, tab, figs),
+            "stability": describe_stability(tab.get("stability"), tab["pairwise"]),
             "pair_img": (_img(figs[f"pairwise/{t}"], f"{t}: pairwise effect sizes and significance")
                          if f"pairwise/{t}" in figs else None)}
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from nasbench_lab.report.format import budget_text, fmt
 from nasbench_lab.report.manifest import METRICS
+from nasbench_lab.report.stability import describe as describe_stability
 
 
 def text_summary(summary: dict) -> str:
@@ -33,6 +34,9 @@ def text_summary(summary: dict) -> str:
         lines.append(f"  (median, mean and CI: final {metric} accuracy; other: median {other} accuracy; "
                      "regret: mean, pp; strategies sharing a group letter are not significantly different)")
         lines += _resolution_lines(tab, metric)
+        stable = describe_stability(tab.get("stability"), tab["pairwise"])
+        if stable:
+            lines.append(f"  {stable}")
         for s in tab["ranking"]:
             n_missing = tab["final"][s]["test"]["n_missing"]
             if n_missing:
@@ -84,8 +88,9 @@ def headline(summary: dict) -> dict:
                                      for m in METRICS} | {"runs": fs["runs"]}
                                  for s, fs in tab["final"].items()},
                        "ranking": tab["ranking"], "letters": tab.get("letters", {}),
-                       "pairwise": [{k: r[k] for k in ("a", "b", "test", "p", "p_holm", "a12", "magnitude",
-                                                       "winner")} for r in tab["pairwise"]]}
+                       "pairwise": [{k: r.get(k) for k in ("a", "b", "test", "p", "p_holm", "a12", "magnitude",
+                                                           "winner", "stability")} for r in tab["pairwise"]],
+                       "stability": tab.get("stability")}
                    for t, tab in summary["tables"].items()},
         "across_tables": None if not summary.get("across_tables") else {
             k: summary["across_tables"].get(k) for k in ("avg_ranks", "friedman", "cd", "groups")},
