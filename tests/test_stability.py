@@ -66,7 +66,7 @@ def test_vectorised_verdicts_equal_pairwise_tests(case, paired):
 
 
 def _compare(out, table):
-    return main(["compare", "--table", str(table), "--strategies", "random,rea,local_search", "--runs", "24",
+    return main(["compare", "--table", str(table), "--strategies", "random,rea,local_search", "--runs", "60",
                  "--seed", "0", "--budget-seconds", "3000", "--out", str(out)])
 
 
@@ -109,7 +109,11 @@ def test_a_moved_or_one_seed_table_skips_the_check_with_a_reason(tmp_path, capsy
     capsys.readouterr()
     assert main(["report", str(tmp_path / "cmp")]) == 0
     assert f"verdict stability not computed: the table file {table} is not there any more" in capsys.readouterr().out
-    assert main(["compare", "--table", "nb201-cifar10-valid", "--strategies", "random,rea", "--runs", "8",
+    assert main(["compare", "--table", "nb201-cifar10-valid", "--strategies", "random,rea", "--runs", "60",
                  "--budget-seconds", "20000", "--search-schedule", "12", "--report-schedule", "200",
                  "--out", str(tmp_path / "nb")]) == 0
     assert "verdict stability not computed: the table has one training seed per cell" in capsys.readouterr().out
+    assert main(["compare", "--table", str(synthetic_table_path), "--strategies", "random,rea", "--runs", "20",
+                 "--budget-seconds", "3000", "--out", str(tmp_path / "few")]) == 0
+    assert ("verdict stability not computed: it needs more than 50 runs with a final value per strategy "
+            "(the fewest here: 20)") in capsys.readouterr().out

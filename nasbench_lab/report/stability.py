@@ -22,6 +22,12 @@ from nasbench_lab import stats as st
 N_RESAMPLES = 200
 #: a verdict counts as stable when it holds in at least this share of the resampled tables
 STABLE_SHARE = 0.9
+#: scipy's tests choose their p-value method per sample at or below these sizes (Wilcoxon:
+#: exact, permutation or normal by ties and zeros; Mann-Whitney: exact without ties); above
+#: them always the normal approximation, so all resamples can be tested in one call. The check
+#: needs more runs than this per strategy (below, one call per resample would take minutes).
+VECTOR_MIN_PAIRED = 50
+VECTOR_MIN_UNPAIRED = 8
 
 
 def resampled_means(table, schedule: str, metric: str, archs: np.ndarray, n: int,
@@ -91,8 +97,11 @@ def paired_winners(values: dict, alpha: float) -> dict:
         ok = ~np.isnan(d)
         p, direction = np.full(n, np.nan), np.zeros(n)
         same = np.all(ok == ok[0], axis=1) if ok.size else np.ones(n, dtype=bool)
-        for rows, cols in ([(np.flatnonzero(same), ok[0] if ok.size else ok)]
-                           + [(np.array([i]), ok[i]) for i in np.flatnonzero(~same)]):
+        groups = [(np.flatnonzero(same), ok[0] if ok.size else ok)] + \
+            [(np.array([i]), ok[i]) for i in np.flatnonzero(~same)]
+        if ok.shape[1] <= VECTOR_MIN_PAIRED:  # scipy picks exact / permutation / normal per sample here
+            groups = [(np.array([i]), ok[i]) for i in range(n)]
+        for rows, cols in groups:
             dd = d[np.ix_(rows, np.flatnonzero(cols))]
             if dd.shape[1] == 0 or rows.size == 0:
                 continue
@@ -131,6 +140,8 @@ def unpaired_winners(values: dict, alpha: float) -> dict:
         same = np.all(oa == oa[0], axis=1) & np.all(ob == ob[0], axis=1)
         groups = [(np.flatnonzero(same), oa[0], ob[0])] + [(np.array([i]), oa[i], ob[i])
                                                            for i in np.flatnonzero(~same)]
+        if min(xa.shape[1], xb.shape[1]) <= VECTOR_MIN_UNPAIRED:  # scipy may pick the exact test per sample
+            groups = [(np.array([i]), oa[i], ob[i]) for i in range(n)]
         for rows, ca, cb in groups:
             a, b = xa[np.ix_(rows, np.flatnonzero(ca))], xb[np.ix_(rows, np.flatnonzero(cb))]
             if rows.size == 0 or a.shape[1] == 0 or b.shape[1] == 0:
@@ -184,6 +195,11 @@ def for_table(config: dict, tname: str, facts: dict, cols: dict, pairs: list[dic
             if len(sch.seeds) < 2:
                 return {"skipped": "the table has one training seed per cell"}
             picks = {s: (np.asarray(c.run, dtype=np.int64), c.final()["arch"]) for s, c in cols.items()}
+            need = VECTOR_MIN_PAIRED if paired else VECTOR_MIN_UNPAIRED
+            fewest = min(int(np.count_nonzero(a >= 0)) for _, a in picks.values())
+            if fewest <= need:
+                return {"skipped": f"it needs more than {need} runs with a final value per strategy "
+                                   f"(the fewest here: {fewest})"}
             res = verdict_stability(t, sch.name, metric, picks, pairs, paired=paired, alpha=alpha, seed=seed)
     except Exception as e:  # a damaged table file: the report still renders, without this section
         from nasbench_lab import NasbenchError
