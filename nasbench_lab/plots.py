@@ -281,8 +281,9 @@ def plot_pairwise_matrix(records, names: Sequence[str] | None = None, *, alpha: 
         if a not in idx or b not in idx:
             continue
         i, j = idx[a], idx[b]
-        p[i, j] = p[j, i] = _records_get(r, "p_holm")
-        v = _records_get(r, "a12")
+        ph, v = _records_get(r, "p_holm"), _records_get(r, "a12")  # None: a side without final values
+        p[i, j] = p[j, i] = np.nan if ph is None else ph
+        v = np.nan if v is None else v
         a12[i, j], a12[j, i] = v, 1.0 - v
     longest = max(len(n) for n in names)
     if figsize is None:

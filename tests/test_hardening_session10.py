@@ -173,3 +173,13 @@ def test_anytime_log_scale_with_nothing_positive_draws(recwarn):
     fig.savefig(io.BytesIO(), format="png")
     assert not [w for w in recwarn if "log-scaled" in str(w.message)]
     assert np.isfinite(fig.axes[0].get_ylim()).all()
+
+
+def test_compare_with_a_strategy_that_never_reports_draws_its_pairwise_matrix(tmp_path, capsys, synthetic_table_path):
+    """random and rea cannot afford one query in 60 s here, hyperband can: pairs with an empty side
+    have no p-value and no A12, and the pairwise figure draws them as not significant."""
+    out = tmp_path / "c"
+    assert main(["compare", "--table", str(synthetic_table_path), "--strategies", "random,hyperband,rea",
+                 "--runs", "6", "--budget-seconds", "60", "--out", str(out)]) == 0
+    assert "not enough runs to compare" in capsys.readouterr().out
+    assert "pairwise effect sizes" in (out / "report.html").read_text()

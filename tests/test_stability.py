@@ -42,19 +42,23 @@ def test_resampled_means_draw_only_the_present_seeds(tmp_path):
 
 
 @pytest.mark.parametrize("paired", [True, False])
-@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("case", range(8))
 def test_vectorised_verdicts_equal_pairwise_tests(case, paired):
     """paired_winners / unpaired_winners (all resamples at once) give, resample by resample,
     the winners of stats.pairwise_tests: ties, zero differences, NaN runs, unequal run sets,
     samples small enough for exact p-values."""
     rng = np.random.default_rng(case)
-    n, runs = 40, (30 + 10 * case) if case < 6 else 7
+    n, runs = 40, (30 + 10 * case) if case < 6 else 7 if case == 6 else 60
     values = {}
     for k, s in enumerate(["a", "b", "c", "d"][: 2 + case % 3]):
         x = np.round(rng.normal(0.15 * k * (case % 2), 1.0, (n, runs)), 1)  # rounding: ties and zeros
         if case >= 3:
             x[:, : runs // 3] = 0.0                                          # many zero differences
             x[rng.random((n, runs)) < 0.03] = np.nan                         # NaN in some resamples
+        if case == 7:  # 60 columns, 20 of them NaN in every resample: 40 values, below the vectorised size
+            x = rng.normal(0.3 * k, 1.0, (n, runs))
+            x[:, :20] = np.nan if k == 0 else x[:, :20]
+            x[0, 30:32] = 1.25  # one tie in one resample
         r = np.arange(runs) if k != 1 or case != 5 else np.arange(runs) + 5  # unequal run sets
         values[s] = (r, x)
     got = (stability.paired_winners if paired else stability.unpaired_winners)(values, alpha=0.05)
@@ -116,4 +120,12 @@ def test_a_moved_or_one_seed_table_skips_the_check_with_a_reason(tmp_path, capsy
     assert main(["compare", "--table", str(synthetic_table_path), "--strategies", "random,rea", "--runs", "20",
                  "--budget-seconds", "3000", "--out", str(tmp_path / "few")]) == 0
     assert ("verdict stability not computed: it needs more than 50 runs with a final value per strategy "
-            "(the fewest here: 20)") in capsys.readouterr().out
+            "pair (the fewest here: 20)") in capsys.readouterr().out
+    # runs whose final cell has a NaN seed mean count as runs without a value
+    nan_table = make_synthetic_table(tmp_path / "nan.h5", seed=0, nan_fraction=0.2)
+    assert main(["compare", "--table", nan_table, "--strategies", "random,rea", "--runs", "60",
+                 "--budget-seconds", "3000", "--out", str(tmp_path / "nan")]) == 0
+    s = json.loads((tmp_path / "nan" / "summary.json").read_text())
+    tab = next(iter(s["tables"].values()))
+    n = min(tab["pairwise"][0]["n_a"], tab["pairwise"][0]["n_b"])
+    assert n <= 50 and tab["stability"]["skipped"].endswith(f"(the fewest here: {n})")

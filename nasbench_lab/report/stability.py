@@ -6,9 +6,11 @@ The searches are not rerun: each run keeps its final cell, only the value that c
 reported with changes. So a verdict that holds in nearly every resampled table rests on
 differences between the cells the strategies pick, not on the particular seeds the table
 happened to train; one that flips often could come out the other way on a rebuilt table.
-With k seeds per cell the bootstrap spread of a k-seed mean is (k-1)/k of its sampling
-variance, so with 3 seeds the shares lean towards stability: read them as a check, not as
-a probability.
+The resampled means vary less than those of a table retrained with new seeds would (with k
+seeds per cell, (k-1)/k^2 of a seed's variance against 2/k for the difference between two
+builds: a third of it for k = 3), a cell with one seed never changes, and the searches are
+not rerun: the shares lean towards stability. High shares are an upper bound; low shares are
+the informative ones.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from nasbench_lab import stats as st
 
-#: resampled tables per comparison; the share of a verdict is known to about +-3.5 points
+#: resampled tables per comparison; a share's 95% margin is about +-7 points at 50%, +-4 at 90%
 N_RESAMPLES = 200
 #: a verdict counts as stable when it holds in at least this share of the resampled tables
 STABLE_SHARE = 0.9
@@ -99,7 +101,7 @@ def paired_winners(values: dict, alpha: float) -> dict:
         same = np.all(ok == ok[0], axis=1) if ok.size else np.ones(n, dtype=bool)
         groups = [(np.flatnonzero(same), ok[0] if ok.size else ok)] + \
             [(np.array([i]), ok[i]) for i in np.flatnonzero(~same)]
-        if ok.shape[1] <= VECTOR_MIN_PAIRED:  # scipy picks exact / permutation / normal per sample here
+        if ok.sum(axis=1).min(initial=ok.shape[1]) <= VECTOR_MIN_PAIRED:  # scipy picks its method per sample
             groups = [(np.array([i]), ok[i]) for i in range(n)]
         for rows, cols in groups:
             dd = d[np.ix_(rows, np.flatnonzero(cols))]
@@ -140,7 +142,8 @@ def unpaired_winners(values: dict, alpha: float) -> dict:
         same = np.all(oa == oa[0], axis=1) & np.all(ob == ob[0], axis=1)
         groups = [(np.flatnonzero(same), oa[0], ob[0])] + [(np.array([i]), oa[i], ob[i])
                                                            for i in np.flatnonzero(~same)]
-        if min(xa.shape[1], xb.shape[1]) <= VECTOR_MIN_UNPAIRED:  # scipy may pick the exact test per sample
+        if min(oa.sum(axis=1).min(initial=oa.shape[1]),
+               ob.sum(axis=1).min(initial=ob.shape[1])) <= VECTOR_MIN_UNPAIRED:  # scipy may pick exact per sample
             groups = [(np.array([i]), oa[i], ob[i]) for i in range(n)]
         for rows, ca, cb in groups:
             a, b = xa[np.ix_(rows, np.flatnonzero(ca))], xb[np.ix_(rows, np.flatnonzero(cb))]
@@ -196,10 +199,11 @@ def for_table(config: dict, tname: str, facts: dict, cols: dict, pairs: list[dic
                 return {"skipped": "the table has one training seed per cell"}
             picks = {s: (np.asarray(c.run, dtype=np.int64), c.final()["arch"]) for s, c in cols.items()}
             need = VECTOR_MIN_PAIRED if paired else VECTOR_MIN_UNPAIRED
-            fewest = min(int(np.count_nonzero(a >= 0)) for _, a in picks.values())
+            # the report's own test sizes: runs with a value, after pairing (a NaN seed mean drops a run)
+            fewest = min(min(int(d.get("n_a") or 0), int(d.get("n_b") or 0)) for d in pairs)
             if fewest <= need:
                 return {"skipped": f"it needs more than {need} runs with a final value per strategy "
-                                   f"(the fewest here: {fewest})"}
+                                   f"{'pair ' if paired else ''}(the fewest here: {fewest})"}
             res = verdict_stability(t, sch.name, metric, picks, pairs, paired=paired, alpha=alpha, seed=seed)
     except Exception as e:  # a damaged table file: the report still renders, without this section
         from nasbench_lab import NasbenchError
@@ -228,6 +232,7 @@ def describe(stability: dict | None, pairs: list[dict], worst: int = 3) -> str |
             f"{stability['threshold']:.0%} of {stability['resamples']} tables resampled from the table's own seeds "
             "(the runs' final cells reported with their seeds drawn again)")
     if shaky:
-        text += "; least stable: " + ", ".join(
-            f"{d['a']} {'beats' if d['winner'] else 'vs'} {d['b']} {d['stability']:.0%}" for d in shaky[:worst])
+        text += "; least stable: " + "; ".join(
+            f"{d['a']} {'beats' if d['winner'] else 'no different from'} {d['b']}: holds in {d['stability']:.0%}"
+            for d in shaky[:worst])
     return text
