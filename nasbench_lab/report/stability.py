@@ -209,7 +209,8 @@ def for_table(config: dict, tname: str, facts: dict, cols: dict, pairs: list[dic
         from nasbench_lab import NasbenchError
 
         if isinstance(e, (NasbenchError, OSError)):
-            return {"skipped": f"cannot read {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"}
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            return {"skipped": msg if str(path) in msg else f"cannot read {path}: {msg}"}
         raise
     for d in pairs:
         d["stability"] = res["pairs"].get(frozenset((d["a"], d["b"])))
