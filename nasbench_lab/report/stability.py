@@ -14,9 +14,12 @@ the informative ones.
 """
 from __future__ import annotations
 
+import itertools
+import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy import stats as sst
 
 from nasbench_lab import stats as st
 
@@ -84,17 +87,12 @@ def paired_winners(values: dict, alpha: float) -> dict:
     """{pair: winner per resample (None: no significant difference)} of Wilcoxon signed-rank
     tests on runs paired by index, as `stats.pairwise_tests(paired=True)`, for every resample
     at once; `values`: {strategy: (run indices, (n, runs) values)}."""
-    import itertools
-    import warnings
-
-    from scipy import stats as sst
-
     names = list(values)
     n = next(iter(values.values()))[1].shape[0]
     keys, P, D = [], [], []
     for na, nb in itertools.combinations(names, 2):
         (ra, xa), (rb, xb) = values[na], values[nb]
-        common, ia, ib = np.intersect1d(ra, rb, return_indices=True)
+        _, ia, ib = np.intersect1d(ra, rb, return_indices=True)
         d = xa[:, ia] - xb[:, ib]
         ok = ~np.isnan(d)
         p, direction = np.full(n, np.nan), np.zeros(n)
@@ -127,11 +125,6 @@ def paired_winners(values: dict, alpha: float) -> dict:
 def unpaired_winners(values: dict, alpha: float) -> dict:
     """As `paired_winners` for the Mann-Whitney U test (`stats.pairwise_tests(paired=False)`):
     vectorised where a pair's NaN runs are the same in every resample, else resample by resample."""
-    import itertools
-    import warnings
-
-    from scipy import stats as sst
-
     names = list(values)
     n = next(iter(values.values()))[1].shape[0]
     keys, P, D = [], [], []
