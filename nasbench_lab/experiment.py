@@ -175,8 +175,8 @@ def run_experiment(tables: list[str], strategies: list[StrategySpec], *, runs: i
                                 f"{t.schedule(search_schedule).name!r}: use --budget-queries")
         check_searchable(t, search_schedule)
         for spec in strategies:  # a proxy the table lacks: refused now, not after the folder is written
-            asked = proxy_asks.asked_proxies(get_strategy(spec.ref), spec.param_dict)
-            proxy_asks.check_table(t, asked, spec.name)
+            cls = get_strategy(spec.ref)
+            proxy_asks.check_table(t, cls.asked_proxies({**cls.defaults, **spec.param_dict}), spec.name)
         if objectives is not None:  # --objectives/--max-params: the table has the metrics, a cell fits
             objectives.check_table(t)
     out_dir = prepare_out_dir(out)  # a file, an unwritable place: one line, before any work

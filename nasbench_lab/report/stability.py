@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sst
 
+from nasbench_lab import NasbenchError
 from nasbench_lab import stats as st
 
 #: resampled tables per comparison; a share's 95% margin is about +-7 points at 50%, +-4 at 90%
@@ -87,74 +88,71 @@ def paired_winners(values: dict, alpha: float) -> dict:
     """{pair: winner per resample (None: no significant difference)} of Wilcoxon signed-rank
     tests on runs paired by index, as `stats.pairwise_tests(paired=True)`, for every resample
     at once; `values`: {strategy: (run indices, (n, runs) values)}."""
+    def samples(na, nb):
+        (ra, xa), (rb, xb) = values[na], values[nb]
+        _, ia, ib = np.intersect1d(ra, rb, return_indices=True)
+        return [xa[:, ia] - xb[:, ib]]
+
+    def test(d):
+        r = sst.rankdata(np.abs(d), axis=1)
+        sign = np.sign(d)
+        zeros = (d == 0).sum(axis=1)
+        direction = (sign * r).sum(axis=1) - zeros * sign.sum(axis=1)  # ranks of the non-zero ones
+        pv = sst.wilcoxon(d, np.zeros_like(d), axis=1, zero_method="wilcox", alternative="two-sided").pvalue
+        pv = np.where(np.isnan(pv), 1.0, pv)  # as stats: NaN p (every difference zero) is 1
+        pv[zeros == d.shape[1]] = 1.0
+        return pv, direction
+
+    return _winners(values, alpha, samples, test, VECTOR_MIN_PAIRED)
+
+
+def unpaired_winners(values: dict, alpha: float) -> dict:
+    """As `paired_winners` for the Mann-Whitney U test (`stats.pairwise_tests(paired=False)`)."""
+    def samples(na, nb):
+        return [values[na][1], values[nb][1]]
+
+    def test(a, b):
+        m, k = a.shape[1], b.shape[1]
+        both = np.concatenate([a, b], axis=1)
+        ranks = sst.rankdata(both, axis=1)
+        a12 = (ranks[:, :m].sum(axis=1) - m * (m + 1) / 2.0) / (m * k)  # as stats.vargha_delaney_a12
+        pv = sst.mannwhitneyu(a, b, alternative="two-sided", axis=1).pvalue
+        pv = np.where(np.all(both == both[:, :1], axis=1), 1.0, pv)  # every value tied: p = 1
+        return pv, a12 - 0.5
+
+    return _winners(values, alpha, samples, test, VECTOR_MIN_UNPAIRED)
+
+
+def _winners(values: dict, alpha: float, samples, test, vector_min: int) -> dict:
+    """For every pair, `test` (p-values and directions) on the pair's `samples` (one or two
+    (n, runs) matrices, NaN = no value): one call for all resamples whose NaN runs are the
+    same, one call per resample where they differ or a sample is `vector_min` runs or fewer
+    (scipy then picks its method per sample); then Holm and the winners."""
     names = list(values)
     n = next(iter(values.values()))[1].shape[0]
     keys, P, D = [], [], []
     for na, nb in itertools.combinations(names, 2):
-        (ra, xa), (rb, xb) = values[na], values[nb]
-        _, ia, ib = np.intersect1d(ra, rb, return_indices=True)
-        d = xa[:, ia] - xb[:, ib]
-        ok = ~np.isnan(d)
+        mats = samples(na, nb)
+        oks = [~np.isnan(x) for x in mats]
         p, direction = np.full(n, np.nan), np.zeros(n)
-        same = np.all(ok == ok[0], axis=1) if ok.size else np.ones(n, dtype=bool)
-        groups = [(np.flatnonzero(same), ok[0] if ok.size else ok)] + \
-            [(np.array([i]), ok[i]) for i in np.flatnonzero(~same)]
-        if ok.sum(axis=1).min(initial=ok.shape[1]) <= VECTOR_MIN_PAIRED:  # scipy picks its method per sample
-            groups = [(np.array([i]), ok[i]) for i in range(n)]
-        for rows, cols in groups:
-            dd = d[np.ix_(rows, np.flatnonzero(cols))]
-            if dd.shape[1] == 0 or rows.size == 0:
+        same = np.all([np.all(ok == ok[0], axis=1) for ok in oks], axis=0) if mats[0].shape[1] else \
+            np.ones(n, dtype=bool)
+        rows = [np.flatnonzero(same)] + [np.array([i]) for i in np.flatnonzero(~same)]
+        if min(ok.sum(axis=1).min(initial=ok.shape[1]) for ok in oks) <= vector_min:
+            rows = [np.array([i]) for i in range(n)]
+        for r in rows:
+            if r.size == 0:
                 continue
-            r = sst.rankdata(np.abs(dd), axis=1)
-            sign = np.sign(dd)
-            zeros = (dd == 0).sum(axis=1)
-            direction[rows] = (sign * r).sum(axis=1) - zeros * sign.sum(axis=1)  # ranks of the non-zero ones
+            cut = [x[np.ix_(r, np.flatnonzero(ok[r[0]]))] for x, ok in zip(mats, oks)]
+            if any(c.shape[1] == 0 for c in cut):
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pv = sst.wilcoxon(dd, np.zeros_like(dd), axis=1, zero_method="wilcox",
-                                  alternative="two-sided").pvalue
-            pv = np.where(np.isnan(pv), 1.0, pv)   # as stats: NaN p (every difference zero) is 1
-            pv[zeros == dd.shape[1]] = 1.0
-            p[rows] = pv
+                p[r], direction[r] = test(*cut)
         keys.append((na, nb))
         P.append(p)
         D.append(direction)
     return _holm_winners(keys, np.array(P).T, np.array(D).T, alpha)  # (n, pairs) each
-
-
-def unpaired_winners(values: dict, alpha: float) -> dict:
-    """As `paired_winners` for the Mann-Whitney U test (`stats.pairwise_tests(paired=False)`):
-    vectorised where a pair's NaN runs are the same in every resample, else resample by resample."""
-    names = list(values)
-    n = next(iter(values.values()))[1].shape[0]
-    keys, P, D = [], [], []
-    for na, nb in itertools.combinations(names, 2):
-        xa, xb = values[na][1], values[nb][1]
-        p, direction = np.full(n, np.nan), np.zeros(n)
-        oa, ob = ~np.isnan(xa), ~np.isnan(xb)
-        same = np.all(oa == oa[0], axis=1) & np.all(ob == ob[0], axis=1)
-        groups = [(np.flatnonzero(same), oa[0], ob[0])] + [(np.array([i]), oa[i], ob[i])
-                                                           for i in np.flatnonzero(~same)]
-        if min(oa.sum(axis=1).min(initial=oa.shape[1]),
-               ob.sum(axis=1).min(initial=ob.shape[1])) <= VECTOR_MIN_UNPAIRED:  # scipy may pick exact per sample
-            groups = [(np.array([i]), oa[i], ob[i]) for i in range(n)]
-        for rows, ca, cb in groups:
-            a, b = xa[np.ix_(rows, np.flatnonzero(ca))], xb[np.ix_(rows, np.flatnonzero(cb))]
-            if rows.size == 0 or a.shape[1] == 0 or b.shape[1] == 0:
-                continue
-            m, k = a.shape[1], b.shape[1]
-            ranks = sst.rankdata(np.concatenate([a, b], axis=1), axis=1)
-            a12 = (ranks[:, :m].sum(axis=1) - m * (m + 1) / 2.0) / (m * k)  # as stats.vargha_delaney_a12
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pv = sst.mannwhitneyu(a, b, alternative="two-sided", axis=1).pvalue
-            both = np.concatenate([a, b], axis=1)
-            pv = np.where(np.all(both == both[:, :1], axis=1), 1.0, pv)  # every value tied: p = 1
-            p[rows], direction[rows] = pv, a12 - 0.5
-        keys.append((na, nb))
-        P.append(p)
-        D.append(direction)
-    return _holm_winners(keys, np.array(P).T, np.array(D).T, alpha)
 
 
 def _holm_winners(keys, P, D, alpha) -> dict:
@@ -198,13 +196,9 @@ def for_table(config: dict, tname: str, facts: dict, cols: dict, pairs: list[dic
                 return {"skipped": f"it needs more than {need} runs with a final value per strategy "
                                    f"{'pair ' if paired else ''}(the fewest here: {fewest})"}
             res = verdict_stability(t, sch.name, metric, picks, pairs, paired=paired, alpha=alpha, seed=seed)
-    except Exception as e:  # a damaged table file: the report still renders, without this section
-        from nasbench_lab import NasbenchError
-
-        if isinstance(e, (NasbenchError, OSError)):
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            return {"skipped": msg if str(path) in msg else f"cannot read {path}: {msg}"}
-        raise
+    except (NasbenchError, OSError) as e:  # a damaged table file: the report renders, without this check
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return {"skipped": msg if str(path) in msg else f"cannot read {path}: {msg}"}
     for d in pairs:
         d["stability"] = res["pairs"].get(frozenset((d["a"], d["b"])))
     shares = [d["stability"] for d in pairs if d.get("stability") is not None]

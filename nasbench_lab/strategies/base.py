@@ -95,6 +95,12 @@ class Strategy:
         self.rng = rng
         self.params: dict[str, Any] = {**self.defaults, **params}
 
+    @classmethod
+    def asked_proxies(cls, params: dict[str, Any]) -> tuple[str, ...]:
+        """The zero-cost proxies (ProxyAsk names) a run with the full parameters `params`
+        will ask for; checked against the table before any run starts. None by default."""
+        return ()
+
     def ask(self) -> Ask | None:
         """The next query, or None when the strategy has nothing left to ask."""
         raise NotImplementedError

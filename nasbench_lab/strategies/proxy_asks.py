@@ -73,22 +73,6 @@ def _unknown_proxy(table, proxy, names, name: str) -> NasbenchError:
                          f"{', '.join(names)}; or a static baseline: {', '.join(STATIC_BASELINES)}")
 
 
-def asked_proxies(cls, params: dict) -> tuple:
-    """The proxies a run of the built-in proxy strategy `cls` (or a subclass) with `params`
-    will ask for: its `proxy` / `proxies` parameter; () for any other strategy."""
-    from nasbench_lab.strategies.proxy_assisted import ProxyPrunedRandom, ProxyWarmupREA
-    from nasbench_lab.strategies.proxy_bananas import ProxyBananas, _names
-
-    p = {**cls.defaults, **params}
-    if issubclass(cls, ProxyBananas):
-        return _names(p["proxies"])
-    if issubclass(cls, ProxyWarmupREA):
-        return (p["proxy"],) if int(p["warmup"]) > 0 else ()  # warmup 0: never asks
-    if issubclass(cls, ProxyPrunedRandom):
-        return (p["proxy"],)
-    return ()
-
-
 def check_table(table, proxies, name: str) -> None:
     """Raise, before any run starts (and before a results folder is written), the one-line
     error that answering a ProxyAsk for one of `proxies` on `table` would raise mid-run."""

@@ -29,6 +29,10 @@ class ProxyWarmupREA(RegularizedEvolution):
     name = "proxy_rea"
     defaults = {"population": 10, "sample_size": 3, "proxy": "synflow", "warmup": 1000}
 
+    @classmethod
+    def asked_proxies(cls, params):
+        return (params["proxy"],) if int(params["warmup"]) > 0 else ()  # warmup 0: never asks
+
     def __init__(self, context, rng, **params):
         super().__init__(context, rng, **params)
         if int(self.params["warmup"]) < 0:
@@ -74,6 +78,10 @@ class ProxyPrunedRandom(RandomSearch):
     name = "proxy_random"
     defaults = {"proxy": "synflow", "candidates": 10, "dedup": True, "max_tries": 100}
     draws_only_samples = True  # self.rng feeds only the samples: they are drawn BLOCK at a time
+
+    @classmethod
+    def asked_proxies(cls, params):
+        return (params["proxy"],)
 
     def __init__(self, context, rng, **params):
         super().__init__(context, rng, **params)

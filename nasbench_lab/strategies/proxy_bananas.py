@@ -49,6 +49,10 @@ class ProxyBananas(Bananas):
     name = "proxy_bananas"
     defaults = {**Bananas.defaults, "proxies": "synflow,naswot", "normalise": "rank"}
 
+    @classmethod
+    def asked_proxies(cls, params):
+        return _names(params["proxies"])
+
     def __init__(self, context, rng, **params):
         super().__init__(context, rng, **params)
         self._proxies = _names(self.params["proxies"])

@@ -144,10 +144,7 @@ class OneShotMethod:
         self.xw, self.yw = np.ascontiguousarray(x[..., perm[:half], :]), y[perm[:half]]
         self.xa, self.ya = np.ascontiguousarray(x[..., perm[half:], :]), y[perm[half:]]
         self.bs = int(p["batch_size"])
-        self.steps = min(half, len(perm) - half) // self.bs
-        if self.steps == 0:
-            raise NasbenchError(f"{self.name}: batch size {self.bs} exceeds half of the "
-                                f"{len(perm)} training samples")
+        self.steps = min(half, len(perm) - half) // self.bs  # >= 1: check_params refused larger batches
         self.net = build_supernet(protocol, data, self.seed)
         self.P, self.G = self.net.flatten()
         self.alpha = 1e-3 * self.rng.standard_normal((N_EDGES, N_OPS))

@@ -89,7 +89,8 @@ def cmd_oneshot(args) -> int:
     for m in names:  # bad hyperparameters: refused before the folder is written
         get_method(m).check_params(protocol, params[m])
     for b in baselines:  # a proxy baseline the table lacks, likewise
-        proxy_asks.check_table(table, proxy_asks.asked_proxies(get_strategy(b), {}), b)
+        cls = get_strategy(b)
+        proxy_asks.check_table(table, cls.asked_proxies(dict(cls.defaults)), b)
     out_dir = prepare_out_dir(args.out)  # a file: one line saying so
     # one writer per results folder, as `run`: a second command into it is refused, not mixed in
     with exclusive(out_dir / LOCK_NAME, f"one-shot results into {out_dir}"):
