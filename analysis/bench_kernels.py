@@ -182,6 +182,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=2, help="repetitions of each training in part 2")
     ap.add_argument("--out", default=None, help="also write the report to this file")
     args = ap.parse_args(argv)
+    if args.epochs < 1 or args.repeats < 1:
+        ap.error("--epochs and --repeats must be positive integers")
+    if args.out and (Path(args.out).is_dir() or not Path(args.out).resolve().parent.is_dir()):
+        ap.error(f"--out {args.out} must be a file in an existing folder")
     protocol = PROTOCOLS[args.protocol].replace(epochs=args.epochs)
     lines: list[str] = []
 
